@@ -1,0 +1,1 @@
+System.Console.WriteLine("Quickstart: the port kernel sample arrives with the kernel.");
