@@ -39,9 +39,11 @@ internal sealed class InMemoryConnection(IDuplexPipe pipe, Multiaddr local, Mult
 
     public void Abort(Exception? reason = null)
     {
-        if (_aborted.TrySetResult(reason ?? new ConnectionClosedException("aborted")))
+        reason ??= new ConnectionClosedException("aborted");
+        if (_aborted.TrySetResult(reason))
         {
-            Output.Complete(reason ?? new ConnectionClosedException("aborted"));
+            // Like a TCP reset: the remote's reads fail.
+            Output.Complete(new ConnectionClosedException("connection reset by peer", isRemote: true, reason));
         }
     }
 
