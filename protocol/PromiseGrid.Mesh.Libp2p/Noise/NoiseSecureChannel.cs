@@ -17,7 +17,8 @@ namespace PromiseGrid.Mesh.Noise;
 /// <item>The remote's EOF completes <see cref="Input"/>; this side can still write.</item>
 /// <item>A frame that fails authentication or is shorter than a tag ends the whole connection:
 /// both pipes complete with <see cref="NoiseDecryptionException"/> or
-/// <see cref="ProtocolViolationException"/> and the transport is aborted.</item>
+/// <see cref="ProtocolViolationException"/> and the transport is aborted (plaintext decrypted but
+/// not yet read by then is discarded).</item>
 /// <item><see cref="Abort"/> is a hard close; <see cref="DisposeAsync"/> completes
 /// <see cref="Output"/>, waits up to <see cref="NoiseOptions.DrainTimeout"/> for it to be sent,
 /// stops reading and disposes the transport.</item>
