@@ -19,14 +19,17 @@ internal sealed partial class NoiseSecureChannel
                 var buffer = result.Buffer;
                 long produced;
                 long remaining;
+                var more = false;
                 try
                 {
-                    produced = DecryptFrames(ref buffer, target);
+                    produced = DecryptFrames(ref buffer, target, out more);
                     remaining = buffer.Length;
                 }
                 finally
                 {
-                    source.AdvanceTo(buffer.Start, buffer.End);
+                    // Stopped at the batch limit: complete frames remain, so mark them unexamined
+                    // and the next read returns at once instead of waiting for more bytes.
+                    source.AdvanceTo(buffer.Start, more ? buffer.Start : buffer.End);
                 }
 
                 if (produced > 0)
@@ -38,7 +41,7 @@ internal sealed partial class NoiseSecureChannel
                     }
                 }
 
-                if (result.IsCompleted)
+                if (result.IsCompleted && !more)
                 {
                     if (remaining > 0)
                     {
@@ -70,13 +73,28 @@ internal sealed partial class NoiseSecureChannel
     /// <paramref name="target"/>'s memory (up to about <see cref="NoiseOptions.MaxBufferedBytes"/>
     /// per call, so the flush that follows applies backpressure).
     /// </summary>
+    /// <param name="buffer">Unread transport bytes; advanced past the frames decrypted.</param>
+    /// <param name="target">The channel's input pipe.</param>
+    /// <param name="stoppedAtLimit">True when the batch limit stopped the loop before the buffer ran out of frames.</param>
     /// <returns>The number of plaintext bytes written.</returns>
-    private long DecryptFrames(ref ReadOnlySequence<byte> buffer, PipeWriter target)
+    private long DecryptFrames(ref ReadOnlySequence<byte> buffer, PipeWriter target, out bool stoppedAtLimit)
     {
         long produced = 0;
         Span<byte> tag = stackalloc byte[CipherState.TagLength];
-        while (produced < _options.MaxBufferedBytes && NoiseFrameCodec.TryReadFrame(ref buffer, out var message))
+        while (true)
         {
+            if (produced >= _options.MaxBufferedBytes)
+            {
+                stoppedAtLimit = !buffer.IsEmpty;
+                return produced;
+            }
+
+            if (!NoiseFrameCodec.TryReadFrame(ref buffer, out var message))
+            {
+                stoppedAtLimit = false;
+                return produced;
+            }
+
             if (message.Length < CipherState.TagLength)
             {
                 throw new ProtocolViolationException($"Noise transport message of {message.Length} bytes is shorter than its {CipherState.TagLength}-byte tag");
@@ -106,7 +124,5 @@ internal sealed partial class NoiseSecureChannel
             target.Advance(length);
             produced += length;
         }
-
-        return produced;
     }
 }

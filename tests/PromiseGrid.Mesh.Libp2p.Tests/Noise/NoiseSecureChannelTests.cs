@@ -228,6 +228,26 @@ public class NoiseSecureChannelTests
     }
 
     [Fact]
+    public async Task ReadLoop_MoreFramesBufferedThanOneBatch_AllDeliveredWithoutFurtherInput()
+    {
+        await using var kit = new NoiseTestKit(options: new NoiseOptions { MaxBufferedBytes = NoiseFrameCodec.MaxMessageLength });
+        var (raw, channel) = await RawDialerAsync(kit);
+        using (raw)
+        await using (channel)
+        {
+            var data = NoiseTestKit.Pattern(5 * 30_000, 7);
+            foreach (var chunk in data.Chunk(30_000))
+            {
+                raw.WriteFrame(raw.EncryptFrame(chunk));
+            }
+
+            await raw.FlushAsync(); // one flush, never another byte: the batches must drain on their own
+
+            Assert.Equal(data, await NoiseTestKit.ReadExactlyAsync(channel.Input, data.Length));
+        }
+    }
+
+    [Fact]
     public async Task DisposeAsync_Twice_SendsBufferedDataThenEofAndDisposesTransport()
     {
         await using var kit = new NoiseTestKit();
