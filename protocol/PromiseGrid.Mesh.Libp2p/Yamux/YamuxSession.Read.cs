@@ -32,11 +32,12 @@ public sealed partial class YamuxSession
                 var buffer = result.Buffer;
                 ProcessFrames(ref buffer);
                 FlushReceived();
+                var partialFrame = !buffer.IsEmpty || _payloadRemaining > 0; // read before AdvanceTo recycles the segments
                 input.AdvanceTo(buffer.Start, buffer.End);
 
                 if (result.IsCompleted)
                 {
-                    var detail = buffer.IsEmpty && _payloadRemaining == 0 ? "" : " in the middle of a frame";
+                    var detail = partialFrame ? " in the middle of a frame" : "";
                     EndSession(new ConnectionClosedException($"the remote closed the yamux connection{detail}", isRemote: true), goAway: null, fault: false);
                     break;
                 }

@@ -114,14 +114,13 @@ public sealed partial class YamuxStream
             return written;
         }
 
-        if (_outboundDone)
-        {
-            return 0;
-        }
-
         if (Volatile.Read(ref _resetState) != ResetNone || Volatile.Read(ref _terminalError) is not null)
         {
-            FinishOutbound(Volatile.Read(ref _terminalError) ?? new StreamResetException(Id, isRemote: true));
+            if (!_outboundDone)
+            {
+                FinishOutbound(Volatile.Read(ref _terminalError) ?? new StreamResetException(Id, isRemote: true));
+            }
+
             return 0;
         }
 
@@ -134,6 +133,12 @@ public sealed partial class YamuxStream
             _synSent |= (openFlags & YamuxFlags.Syn) != 0;
         }
 
+        if (_outboundDone)
+        {
+            // Our FIN went out; window updates for the receive direction still do.
+            return written;
+        }
+
         var reader = _outbound.Reader;
         if (!reader.TryRead(out var result))
         {
@@ -141,8 +146,9 @@ public sealed partial class YamuxStream
         }
 
         var buffer = result.Buffer;
+        var length = buffer.Length; // read before AdvanceTo recycles the segments
         var window = Interlocked.Read(ref _sendWindow);
-        var count = Math.Min(Math.Min(buffer.Length, window), budget);
+        var count = Math.Min(Math.Min(length, window), budget);
         if (count > 0)
         {
             YamuxSession.WriteDataFrames(output, Id, buffer.Slice(0, count), maxFramePayload);
@@ -153,7 +159,7 @@ public sealed partial class YamuxStream
         var consumed = buffer.GetPosition(count);
         reader.AdvanceTo(consumed);
 
-        if (count == buffer.Length && result.IsCompleted)
+        if (count == length && result.IsCompleted)
         {
             YamuxCodec.Write(output, YamuxFrameHeader.WindowUpdate(Id, 0, YamuxFlags.Fin));
             written += YamuxCodec.HeaderSize;
@@ -165,7 +171,7 @@ public sealed partial class YamuxStream
             FinishOutbound(null);
             TryRetire();
         }
-        else if (count < buffer.Length && count < window)
+        else if (count < length && count < window)
         {
             // Budget used up while data and window remain: go to the back of the queue.
             more = true;

@@ -134,6 +134,18 @@ public sealed partial class YamuxStream : IMuxedStream
         return default;
     }
 
+    /// <summary>State flags for diagnostics.</summary>
+    internal string DebugState
+    {
+        get
+        {
+            lock (_sync)
+            {
+                return $"syn={_synSent} finSent={_finSent} outDone={_outboundDone} writeClosed={_writeClosed} finRecv={_finReceived} inDone={_inboundDone} reset={_resetState} flags={_pendingFlags} credit={_pendingCredit}";
+            }
+        }
+    }
+
     /// <inheritdoc/>
     public override string ToString() => $"yamux stream {Id} ({(IsInbound ? "inbound" : "outbound")})";
 
