@@ -100,7 +100,7 @@ public sealed partial class YamuxSession
     private async Task KeepAliveLoopAsync()
     {
         var interval = Options.KeepAliveInterval;
-        using var timer = new PeriodicTimer(interval, TimeProvider);
+        using var timer = _keepAliveTimer!;
         PendingPing? outstanding = null;
         uint outstandingValue = 0;
         try

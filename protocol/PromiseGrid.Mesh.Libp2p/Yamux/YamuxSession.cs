@@ -39,6 +39,7 @@ public sealed partial class YamuxSession : IMuxedSession
     private readonly Task _readLoop;
     private readonly Task _writeLoop;
     private readonly Task _keepAliveLoop;
+    private readonly PeriodicTimer? _keepAliveTimer;
     private readonly Task _completion;
     private bool _ended;                   // guarded by _streamsLock
     private Exception? _endReason;         // what streams and callers see once ended
@@ -76,7 +77,17 @@ public sealed partial class YamuxSession : IMuxedSession
 
         _readLoop = Task.Run(ReadLoopAsync);
         _writeLoop = Task.Run(WriteLoopAsync);
-        _keepAliveLoop = options.KeepAliveInterval > TimeSpan.Zero ? Task.Run(KeepAliveLoopAsync) : Task.CompletedTask;
+        if (options.KeepAliveInterval > TimeSpan.Zero)
+        {
+            // Created here, not in the loop, so the first interval starts with the session.
+            _keepAliveTimer = new PeriodicTimer(options.KeepAliveInterval, options.TimeProvider);
+            _keepAliveLoop = Task.Run(KeepAliveLoopAsync);
+        }
+        else
+        {
+            _keepAliveLoop = Task.CompletedTask;
+        }
+
         _completion = CompleteAsync();
     }
 
