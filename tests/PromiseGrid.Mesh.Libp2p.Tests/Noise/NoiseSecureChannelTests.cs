@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using Microsoft.Extensions.Time.Testing;
 using PromiseGrid.Mesh.Abstractions;
 using PromiseGrid.Mesh.Noise;
 
@@ -262,6 +263,26 @@ public class NoiseSecureChannelTests
         Assert.Equal(data, await NoiseTestKit.ReadToEndAsync(listener.Input));
         Assert.True(kit.Dialer.IsDisposed);
         Assert.False(kit.Dialer.Aborted.IsCompleted);
+    }
+
+    [Fact]
+    public async Task DisposeAsync_RemoteNotReading_GivesUpAfterDrainTimeoutAndAbortsTransport()
+    {
+        var time = new FakeTimeProvider();
+        await using var kit = new NoiseTestKit(
+            pipeOptions: new PipeOptions(useSynchronizationContext: false), // 64 KiB transport buffer
+            options: new NoiseOptions { TimeProvider = time, DrainTimeout = TimeSpan.FromSeconds(5) });
+        var (dialer, _) = await kit.HandshakeAsync();
+        dialer.Output.Write(new byte[900_000]); // far more than the transport buffers; nobody reads it
+        await dialer.Output.FlushAsync();
+
+        var dispose = dialer.DisposeAsync().AsTask();
+        Assert.False(dispose.IsCompleted);
+        time.Advance(TimeSpan.FromSeconds(5));
+
+        await dispose.WaitAsync(Timeout);
+        Assert.IsType<ConnectionClosedException>(await kit.Dialer.Aborted.WaitAsync(Timeout));
+        Assert.True(kit.Dialer.IsDisposed);
     }
 
     [Fact]
