@@ -140,11 +140,15 @@ public class NoiseSecureChannelTests
 
             await Assert.ThrowsAsync<NoiseDecryptionException>(() => NoiseTestKit.ReadExactlyAsync(channel.Input, 1));
             Assert.IsType<NoiseDecryptionException>(await kit.Listener.Aborted.WaitAsync(Timeout));
+            // The write loop stops asynchronously; writes fail with the same error once it has.
             await Assert.ThrowsAsync<NoiseDecryptionException>(async () =>
             {
-                await channel.Output.WriteAsync(new byte[1]);
-                await channel.Output.WriteAsync(new byte[1]);
-            });
+                for (var i = 0; i < 1_000_000; i++)
+                {
+                    await channel.Output.WriteAsync(new byte[1]);
+                    await Task.Yield();
+                }
+            }).WaitAsync(Timeout);
         }
     }
 
@@ -272,8 +276,9 @@ public class NoiseSecureChannelTests
         await using var kit = new NoiseTestKit(
             pipeOptions: new PipeOptions(useSynchronizationContext: false), // 64 KiB transport buffer
             options: new NoiseOptions { TimeProvider = time, DrainTimeout = TimeSpan.FromSeconds(5) });
-        var (dialer, _) = await kit.HandshakeAsync();
-        dialer.Output.Write(new byte[900_000]); // far more than the transport buffers; nobody reads it
+        var (raw, dialer) = await RawListenerAsync(kit); // the raw listener never reads after the handshake
+        using var _ = raw;
+        dialer.Output.Write(new byte[900_000]); // far more than the 64 KiB transport buffer
         await dialer.Output.FlushAsync();
 
         var dispose = dialer.DisposeAsync().AsTask();
@@ -299,6 +304,18 @@ public class NoiseSecureChannelTests
         Assert.Same(reason, error);
         Assert.Same(reason, await kit.Dialer.Aborted.WaitAsync(Timeout));
         await Assert.ThrowsAsync<ConnectionClosedException>(() => NoiseTestKit.ReadToEndAsync(listener.Input));
+    }
+
+    /// <summary>A real initiator channel against a hand-driven responder.</summary>
+    private static async Task<(RawNoisePeer Raw, ISecureChannel Channel)> RawListenerAsync(NoiseTestKit kit)
+    {
+        var raw = new RawNoisePeer(kit.Listener, initiator: false, kit.ListenerIdentity);
+        var outbound = kit.DialerUpgrade.SecureOutboundAsync(kit.Dialer, kit.ListenerIdentity.PeerId).AsTask();
+        await raw.ReadHandshakeAsync().WaitAsync(Timeout);
+        raw.WriteHandshake(raw.ValidPayload());
+        await raw.FlushAsync();
+        await raw.ReadHandshakeAsync().WaitAsync(Timeout);
+        return (raw, await outbound.WaitAsync(Timeout));
     }
 
     /// <summary>A hand-driven initiator against a real responder channel.</summary>
