@@ -11,6 +11,9 @@ namespace PromiseGrid.Mesh.Noise;
 /// the encrypted, authenticated channel. The static Noise key is fresh per handshake.
 /// On any failure the transport connection is aborted and a typed error thrown; other
 /// connections are unaffected.
+/// <para>Transport requirement: the transport's input pipe must buffer a whole Noise frame
+/// (pause threshold above <see cref="NoiseFrameCodec.MaxFrameLength"/> = 65537 bytes), since a
+/// frame is only decrypted once it is complete.</para>
 /// </summary>
 public sealed class NoiseUpgrade
 {

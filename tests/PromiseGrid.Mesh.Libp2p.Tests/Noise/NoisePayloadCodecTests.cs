@@ -62,6 +62,12 @@ public class NoisePayloadCodecTests
         Assert.Empty(decoded.StreamMuxers);
     }
 
+    [Fact]
+    public void Decode_LongerThanAHandshakeMessage_ThrowsInvalidFormat()
+    {
+        Assert.Throws<InvalidFormatException>(() => NoisePayloadCodec.Decode(new byte[NoisePayloadCodec.MaxPayloadLength + 1]));
+    }
+
     [Theory]
     [InlineData("ffff")] // truncated varint tag
     [InlineData("0a05aabb")] // length runs past the end

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using Microsoft.Extensions.Time.Testing;
 using PromiseGrid.Mesh.Abstractions;
 using PromiseGrid.Mesh.Noise;
 
@@ -139,11 +140,15 @@ public class NoiseSecureChannelTests
 
             await Assert.ThrowsAsync<NoiseDecryptionException>(() => NoiseTestKit.ReadExactlyAsync(channel.Input, 1));
             Assert.IsType<NoiseDecryptionException>(await kit.Listener.Aborted.WaitAsync(Timeout));
+            // The write loop stops asynchronously; writes fail with the same error once it has.
             await Assert.ThrowsAsync<NoiseDecryptionException>(async () =>
             {
-                await channel.Output.WriteAsync(new byte[1]);
-                await channel.Output.WriteAsync(new byte[1]);
-            });
+                for (var i = 0; i < 1_000_000; i++)
+                {
+                    await channel.Output.WriteAsync(new byte[1]);
+                    await Task.Yield();
+                }
+            }).WaitAsync(Timeout);
         }
     }
 
@@ -265,6 +270,27 @@ public class NoiseSecureChannelTests
     }
 
     [Fact]
+    public async Task DisposeAsync_RemoteNotReading_GivesUpAfterDrainTimeoutAndAbortsTransport()
+    {
+        var time = new FakeTimeProvider();
+        await using var kit = new NoiseTestKit(
+            pipeOptions: new PipeOptions(useSynchronizationContext: false), // 64 KiB transport buffer
+            options: new NoiseOptions { TimeProvider = time, DrainTimeout = TimeSpan.FromSeconds(5) });
+        var (raw, dialer) = await RawListenerAsync(kit); // the raw listener never reads after the handshake
+        using var _ = raw;
+        dialer.Output.Write(new byte[900_000]); // far more than the 64 KiB transport buffer
+        await dialer.Output.FlushAsync();
+
+        var dispose = dialer.DisposeAsync().AsTask();
+        Assert.False(dispose.IsCompleted);
+        time.Advance(TimeSpan.FromSeconds(5));
+
+        await dispose.WaitAsync(Timeout);
+        Assert.IsType<ConnectionClosedException>(await kit.Dialer.Aborted.WaitAsync(Timeout));
+        Assert.True(kit.Dialer.IsDisposed);
+    }
+
+    [Fact]
     public async Task Abort_FailsPendingReadAndAbortsTransport()
     {
         await using var kit = new NoiseTestKit();
@@ -278,6 +304,18 @@ public class NoiseSecureChannelTests
         Assert.Same(reason, error);
         Assert.Same(reason, await kit.Dialer.Aborted.WaitAsync(Timeout));
         await Assert.ThrowsAsync<ConnectionClosedException>(() => NoiseTestKit.ReadToEndAsync(listener.Input));
+    }
+
+    /// <summary>A real initiator channel against a hand-driven responder.</summary>
+    private static async Task<(RawNoisePeer Raw, ISecureChannel Channel)> RawListenerAsync(NoiseTestKit kit)
+    {
+        var raw = new RawNoisePeer(kit.Listener, initiator: false, kit.ListenerIdentity);
+        var outbound = kit.DialerUpgrade.SecureOutboundAsync(kit.Dialer, kit.ListenerIdentity.PeerId).AsTask();
+        await raw.ReadHandshakeAsync().WaitAsync(Timeout);
+        raw.WriteHandshake(raw.ValidPayload());
+        await raw.FlushAsync();
+        await raw.ReadHandshakeAsync().WaitAsync(Timeout);
+        return (raw, await outbound.WaitAsync(Timeout));
     }
 
     /// <summary>A hand-driven initiator against a real responder channel.</summary>

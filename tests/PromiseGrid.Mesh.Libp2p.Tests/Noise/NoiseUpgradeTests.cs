@@ -176,6 +176,19 @@ public class NoiseUpgradeTests
     }
 
     [Fact]
+    public async Task SecureInbound_LowOrderEphemeralKey_ThrowsHandshakeException()
+    {
+        await using var kit = new NoiseTestKit();
+        using var raw = new RawNoisePeer(kit.Dialer, initiator: true, kit.DialerIdentity);
+        var inbound = kit.ListenerUpgrade.SecureInboundAsync(kit.Listener).AsTask();
+
+        raw.WriteFrame(new byte[32]); // the all-zero point: every DH with it is zero
+        await raw.FlushAsync();
+
+        await Assert.ThrowsAsync<HandshakeException>(() => inbound.WaitAsync(Timeout));
+    }
+
+    [Fact]
     public async Task SecureOutbound_Message2TooShort_ThrowsHandshakeException()
     {
         await using var kit = new NoiseTestKit();
