@@ -7,7 +7,8 @@
 import { createRequire } from 'node:module'
 import os from 'node:os'
 
-const require = createRequire(import.meta.url)
+// Resolve multicast-dns the way @libp2p/mdns does, from its own location.
+const require = createRequire(import.meta.resolve('@libp2p/mdns'))
 
 /** Returns the first IPv4 address of the named interface, or throws with the names that exist. */
 export function ipv4OfInterface (name) {
@@ -25,7 +26,7 @@ export function ipv4OfInterface (name) {
 
 /** Pins every multicast-dns instance created from now on to the interface with address `ifaceIp`. */
 export function pinMulticastDnsInterface (ifaceIp) {
-  const path = require.resolve('multicast-dns', { paths: [require.resolve('@libp2p/mdns')] })
+  const path = require.resolve('multicast-dns')
   const original = require(path)
   const pinned = function multicastDnsPinned (opts = {}) {
     return original({ ...opts, interface: ifaceIp, bind: '0.0.0.0' })
