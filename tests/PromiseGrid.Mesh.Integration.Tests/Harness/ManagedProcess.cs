@@ -26,6 +26,7 @@ public sealed class ManagedProcess : IAsyncDisposable
     private readonly Task _stdoutLoop;
     private readonly Task _stderrLoop;
     private bool _stdoutEnded;
+    private int? _exitCodeAfterDispose;
     private Task? _disposeTask;
 
     private ManagedProcess(Process process, ManagedProcessOptions options, string name)
@@ -45,10 +46,29 @@ public sealed class ManagedProcess : IAsyncDisposable
     public int Id { get; }
 
     /// <summary>True once the process has exited.</summary>
-    public bool HasExited => _process.HasExited;
+    public bool HasExited => ExitCode is not null;
 
-    /// <summary>Exit code, or null while running.</summary>
-    public int? ExitCode => _process.HasExited ? _process.ExitCode : null;
+    /// <summary>Exit code, or null while running (kept after dispose).</summary>
+    public int? ExitCode
+    {
+        get
+        {
+            if (_exitCodeAfterDispose is { } code)
+            {
+                return code;
+            }
+
+            try
+            {
+                return _process.HasExited ? _process.ExitCode : null;
+            }
+            catch (InvalidOperationException)
+            {
+                // Disposed between the two reads.
+                return _exitCodeAfterDispose;
+            }
+        }
+    }
 
     /// <summary>Number of JSON events received so far; pass it as <c>fromIndex</c> to wait only for newer ones.</summary>
     public int EventCount
@@ -216,6 +236,11 @@ public sealed class ManagedProcess : IAsyncDisposable
     /// <summary>Waits for the process to exit by itself and returns its exit code; throws <see cref="TimeoutException"/> after <paramref name="timeout"/>.</summary>
     public async Task<int> WaitForExitAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
     {
+        if (_exitCodeAfterDispose is { } code)
+        {
+            return code;
+        }
+
         try
         {
             await _process.WaitForExitAsync(cancellationToken).WaitAsync(timeout, cancellationToken);
@@ -233,7 +258,7 @@ public sealed class ManagedProcess : IAsyncDisposable
     {
         lock (_gate)
         {
-            var state = _process.HasExited ? $"exited with {_process.ExitCode}" : "running";
+            var state = ExitCode is { } code ? $"exited with {code}" : "running";
             return $"[{Name} pid {Id}, {state}]\n--- stderr (tail) ---\n{_stderr}\n--- stdout text (tail) ---\n{string.Join('\n', _textLines)}";
         }
     }
@@ -292,6 +317,7 @@ public sealed class ManagedProcess : IAsyncDisposable
 
         // The pipes close with the process; the loops end on their own.
         await Task.WhenAll(_stdoutLoop, _stderrLoop).WaitAsync(_options.KillTimeout);
+        _exitCodeAfterDispose = _process.ExitCode;
         _process.Dispose();
         _stdinLock.Dispose();
     }

@@ -1,0 +1,31 @@
+using PromiseGrid.Mesh.Integration.Tests.Harness;
+
+namespace PromiseGrid.Mesh.Integration.Tests.HarnessTests;
+
+public sealed class RepoPathsTests
+{
+    [Fact]
+    public void RepoRoot_FromTestAssembly_HoldsSolutionAndInteropPeer()
+    {
+        Assert.True(File.Exists(Path.Combine(RepoPaths.RepoRoot, RepoPaths.RootMarker)));
+        Assert.True(File.Exists(RepoPaths.JsPeerScript));
+        Assert.True(File.Exists(Path.Combine(RepoPaths.InteropJsDirectory, "package-lock.json")));
+    }
+
+    [Fact]
+    public void PgnodeDll_Configuration_PointsIntoPgnodeBin()
+    {
+        var dll = RepoPaths.PgnodeDll("Release");
+
+        Assert.Equal(Path.Combine(RepoPaths.RepoRoot, "node", "pgnode", "bin", "Release", "net10.0", "pgnode.dll"), dll);
+    }
+
+    [Fact]
+    public void RequirePgnodeBuilt_BuiltWithTests_ReturnsExistingDll()
+    {
+        // The test project references pgnode, so building the tests builds it in the same configuration.
+        var dll = RepoPaths.RequirePgnodeBuilt();
+
+        Assert.True(File.Exists(dll), dll);
+    }
+}
