@@ -21,6 +21,18 @@ import {
   ECHO_PROTOCOL, PERF_PROTOCOL, echoOverStream, handleEcho, handlePerf, perfOverStream
 } from './protocols.mjs'
 
+/**
+ * Outbound ping streams per connection: js's default of 1 makes a `ping` command collide with the
+ * connection monitor's keep-alive ping; 2 lets both run (inbound stays at js's default, 2).
+ */
+const MAX_OUTBOUND_PING_STREAMS = 2
+
+/**
+ * Identify streams per connection each way: js's default of 1 makes an `identify` command collide
+ * with the automatic identify run when a connection opens.
+ */
+const MAX_IDENTIFY_STREAMS = 2
+
 /** Streams per connection the echo and perf handlers accept; echoParallel opens many at once. */
 const MAX_STREAMS_PER_PROTOCOL = 1024
 
@@ -63,7 +75,13 @@ async function createNode (opts) {
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    services: { identify: identify(), ping: ping() },
+    services: {
+      identify: identify({ maxInboundStreams: MAX_IDENTIFY_STREAMS, maxOutboundStreams: MAX_IDENTIFY_STREAMS }),
+      ping: ping({ maxOutboundStreams: MAX_OUTBOUND_PING_STREAMS })
+    },
+    // Keep-alive pings stay on, but a ping stuck behind a saturating transfer on a busy machine
+    // must not abort the connection under test (js's adaptive ping timeout would).
+    connectionMonitor: { abortConnectionOnPingFailure: false },
     peerDiscovery: []
   }
   if (opts.seed != null) {
