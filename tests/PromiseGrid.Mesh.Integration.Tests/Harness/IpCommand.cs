@@ -8,8 +8,13 @@ public static class IpCommand
     /// <summary>Time allowed for one short command. </summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(15);
 
-    /// <summary>Throws with a clear message unless the process is root and <c>ip</c> runs.</summary>
-    public static async Task EnsureAvailableAsync(CancellationToken cancellationToken = default)
+    private static readonly Lazy<Task> Availability = new(() => CheckAvailableAsync(CancellationToken.None));
+
+    /// <summary>Throws with a clear message unless the process is root and <c>ip</c> runs (checked once per test run).</summary>
+    public static Task EnsureAvailableAsync(CancellationToken cancellationToken = default) =>
+        Availability.Value.WaitAsync(cancellationToken);
+
+    private static async Task CheckAvailableAsync(CancellationToken cancellationToken)
     {
         if (!OperatingSystem.IsLinux())
         {

@@ -41,6 +41,7 @@ public sealed class NetworkNamespace : IAsyncDisposable
     public static async Task<NetworkNamespace> CreateAsync(string role, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(role);
+        await IpCommand.EnsureAvailableAsync(cancellationToken);
         InstallExitHook();
         var name = $"{NamePrefix}{Environment.ProcessId}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3))}-{role}";
         await IpCommand.RunAsync("ip", ["netns", "add", name], cancellationToken: cancellationToken);
