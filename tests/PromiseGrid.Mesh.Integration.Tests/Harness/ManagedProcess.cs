@@ -13,14 +13,16 @@ namespace PromiseGrid.Mesh.Integration.Tests.Harness;
 /// </summary>
 public sealed class ManagedProcess : IAsyncDisposable
 {
-    private const int MaxTextLinesKept = 200;
+    private const int MaxTextLinesKept = 10_000;
+    private const int TextLinesDescribed = 50;
 
     private readonly Process _process;
     private readonly ManagedProcessOptions _options;
     private readonly Lock _gate = new();
     private readonly List<JsonElement> _events = [];
     private readonly List<string> _textLines = [];
-    private readonly List<Waiter> _waiters = [];
+    private readonly List<Waiter<JsonElement>> _waiters = [];
+    private readonly List<Waiter<string>> _textWaiters = [];
     private readonly StringBuilder _stderr = new();
     private readonly SemaphoreSlim _stdinLock = new(1, 1);
     private readonly Task _stdoutLoop;
@@ -177,7 +179,7 @@ public sealed class ManagedProcess : IAsyncDisposable
         Func<JsonElement, bool> predicate, TimeSpan timeout, int fromIndex = 0, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(predicate);
-        Waiter waiter;
+        Waiter<JsonElement> waiter;
         lock (_gate)
         {
             for (var i = Math.Max(0, fromIndex); i < _events.Count; i++)
@@ -193,7 +195,7 @@ public sealed class ManagedProcess : IAsyncDisposable
                 throw new InvalidOperationException($"{Name} closed stdout before the awaited event arrived.\n{Describe()}");
             }
 
-            waiter = new Waiter(predicate);
+            waiter = new Waiter<JsonElement>(predicate);
             _waiters.Add(waiter);
         }
 
@@ -210,6 +212,52 @@ public sealed class ManagedProcess : IAsyncDisposable
             lock (_gate)
             {
                 _waiters.Remove(waiter);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Like <see cref="WaitForEventAsync"/> for stdout lines that are not JSON objects (e.g. a program's
+    /// plain log output): returns the first kept line (the last 10,000) matching <paramref name="predicate"/>,
+    /// or waits for one.
+    /// </summary>
+    public async Task<string> WaitForTextLineAsync(
+        Func<string, bool> predicate, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(predicate);
+        Waiter<string> waiter;
+        lock (_gate)
+        {
+            foreach (var line in _textLines)
+            {
+                if (predicate(line))
+                {
+                    return line;
+                }
+            }
+
+            if (_stdoutEnded)
+            {
+                throw new InvalidOperationException($"{Name} closed stdout before the awaited line arrived.\n{Describe()}");
+            }
+
+            waiter = new Waiter<string>(predicate);
+            _textWaiters.Add(waiter);
+        }
+
+        try
+        {
+            return await waiter.Completion.Task.WaitAsync(timeout, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"{Name}: the awaited line did not arrive within {timeout}.\n{Describe()}");
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _textWaiters.Remove(waiter);
             }
         }
     }
@@ -259,7 +307,7 @@ public sealed class ManagedProcess : IAsyncDisposable
         lock (_gate)
         {
             var state = ExitCode is { } code ? $"exited with {code}" : "running";
-            return $"[{Name} pid {Id}, {state}]\n--- stderr (tail) ---\n{_stderr}\n--- stdout text (tail) ---\n{string.Join('\n', _textLines)}";
+            return $"[{Name} pid {Id}, {state}]\n--- stderr (tail) ---\n{_stderr}\n--- stdout text (tail) ---\n{string.Join('\n', _textLines.TakeLast(TextLinesDescribed))}";
         }
     }
 
@@ -337,17 +385,25 @@ public sealed class ManagedProcess : IAsyncDisposable
         }
         finally
         {
-            List<Waiter> orphans;
+            List<Waiter<JsonElement>> orphans;
+            List<Waiter<string>> textOrphans;
             lock (_gate)
             {
                 _stdoutEnded = true;
                 orphans = [.. _waiters];
+                textOrphans = [.. _textWaiters];
                 _waiters.Clear();
+                _textWaiters.Clear();
             }
 
             foreach (var w in orphans)
             {
                 w.Completion.TrySetException(new InvalidOperationException($"{Name} closed stdout before the awaited event arrived."));
+            }
+
+            foreach (var w in textOrphans)
+            {
+                w.Completion.TrySetException(new InvalidOperationException($"{Name} closed stdout before the awaited line arrived."));
             }
         }
     }
@@ -368,46 +424,46 @@ public sealed class ManagedProcess : IAsyncDisposable
             }
         }
 
-        List<Waiter> matched = [];
         lock (_gate)
         {
-            if (element is not { } e)
+            if (element is { } e)
             {
-                _textLines.Add(line);
-                if (_textLines.Count > MaxTextLinesKept)
-                {
-                    _textLines.RemoveAt(0);
-                }
-
+                _events.Add(e);
+                Offer(_waiters, e);
                 return;
             }
 
-            _events.Add(e);
-            foreach (var w in _waiters)
+            _textLines.Add(line);
+            if (_textLines.Count > MaxTextLinesKept)
             {
-                bool isMatch;
-                try
+                _textLines.RemoveAt(0);
+            }
+
+            Offer(_textWaiters, line);
+        }
+    }
+
+    /// <summary>Completes and removes every waiter whose predicate accepts <paramref name="item"/>; caller holds the lock.</summary>
+    private static void Offer<T>(List<Waiter<T>> waiters, T item)
+    {
+        for (var i = waiters.Count - 1; i >= 0; i--)
+        {
+            var w = waiters[i];
+            try
+            {
+                if (!w.Predicate(item))
                 {
-                    isMatch = w.Predicate(e);
-                }
-                catch (Exception ex)
-                {
-                    w.Completion.TrySetException(ex);
-                    matched.Add(w);
                     continue;
                 }
 
-                if (isMatch)
-                {
-                    w.Completion.TrySetResult(e);
-                    matched.Add(w);
-                }
+                w.Completion.TrySetResult(item);
+            }
+            catch (Exception ex)
+            {
+                w.Completion.TrySetException(ex);
             }
 
-            foreach (var w in matched)
-            {
-                _waiters.Remove(w);
-            }
+            waiters.RemoveAt(i);
         }
     }
 
@@ -435,10 +491,10 @@ public sealed class ManagedProcess : IAsyncDisposable
         }
     }
 
-    private sealed class Waiter(Func<JsonElement, bool> predicate)
+    private sealed class Waiter<T>(Func<T, bool> predicate)
     {
-        public Func<JsonElement, bool> Predicate { get; } = predicate;
+        public Func<T, bool> Predicate { get; } = predicate;
 
-        public TaskCompletionSource<JsonElement> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<T> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

@@ -42,6 +42,21 @@ public sealed class ManagedProcessTests
     }
 
     [Fact]
+    public async Task WaitForTextLineAsync_PlainLines_MatchesOldAndNewLines()
+    {
+        await using var p = Shell("""echo 'starting up'; echo '{"event":"json"}'; read line; echo 'listening on 1234'; exec sleep 60""");
+        var old = await p.WaitForTextLineAsync(l => l.StartsWith("starting", StringComparison.Ordinal), Timeout);
+
+        var waiting = p.WaitForTextLineAsync(l => l.StartsWith("listening", StringComparison.Ordinal), Timeout);
+        await p.WriteLineAsync("go");
+        var fresh = await waiting;
+
+        Assert.Equal("starting up", old);
+        Assert.Equal("listening on 1234", fresh);
+        Assert.Equal(1, p.EventCount);
+    }
+
+    [Fact]
     public async Task WaitForEventAsync_NoMatchBeforeTimeout_ThrowsTimeoutWithStderr()
     {
         await using var p = Shell("echo 'diagnostic-on-stderr' >&2; exec sleep 60");
