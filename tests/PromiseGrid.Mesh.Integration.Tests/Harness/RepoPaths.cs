@@ -34,17 +34,21 @@ public static class RepoPaths
         Path.Combine(RepoRoot, "node", "pgnode", "bin", configuration ?? Configuration, "net10.0", "pgnode.dll");
 
     /// <summary>Throws with instructions when the interop peer's npm packages are not installed.</summary>
-    public static void RequireInteropJsInstalled()
+    public static void RequireInteropJsInstalled() => RequireInteropJsInstalled(InteropJsDirectory);
+
+    /// <summary>Throws with instructions unless <paramref name="interopJsDirectory"/> holds peer.mjs and its installed packages.</summary>
+    public static void RequireInteropJsInstalled(string interopJsDirectory)
     {
-        if (!File.Exists(JsPeerScript))
+        var script = Path.Combine(interopJsDirectory, "peer.mjs");
+        if (!File.Exists(script))
         {
-            throw new InvalidOperationException($"The js interop peer is missing: {JsPeerScript} does not exist.");
+            throw new InvalidOperationException($"The js interop peer is missing: {script} does not exist.");
         }
 
-        if (!Directory.Exists(Path.Combine(InteropJsDirectory, "node_modules", "libp2p")))
+        if (!Directory.Exists(Path.Combine(interopJsDirectory, "node_modules", "libp2p")))
         {
             throw new InvalidOperationException(
-                $"The js interop peer's packages are not installed: run `npm ci` in {InteropJsDirectory} " +
+                $"The js interop peer's packages are not installed: run `npm ci` in {interopJsDirectory} " +
                 "(needs Node 20+ and the npm registry), then rerun the tests.");
         }
     }

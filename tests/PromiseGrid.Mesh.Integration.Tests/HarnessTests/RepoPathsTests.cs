@@ -28,4 +28,31 @@ public sealed class RepoPathsTests
 
         Assert.True(File.Exists(dll), dll);
     }
+
+    [Fact]
+    public void RequireInteropJsInstalled_NoNodeModules_TellsToRunNpmCi()
+    {
+        var dir = Directory.CreateTempSubdirectory("pgm-interop-js-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "peer.mjs"), "// stand-in");
+
+            var ex = Assert.Throws<InvalidOperationException>(() => RepoPaths.RequireInteropJsInstalled(dir));
+
+            Assert.Contains("npm ci", ex.Message, StringComparison.Ordinal);
+            Assert.Contains(dir, ex.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void RequireInteropJsInstalled_RepoCheckout_Passes()
+    {
+        RepoPaths.RequireInteropJsInstalled();
+
+        Assert.True(Directory.Exists(Path.Combine(RepoPaths.InteropJsDirectory, "node_modules", "libp2p")));
+    }
 }
