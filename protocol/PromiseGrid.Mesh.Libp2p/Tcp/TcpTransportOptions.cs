@@ -11,15 +11,16 @@ public sealed record TcpTransportOptions
 
     /// <summary>
     /// Bytes buffered in each direction of a connection before the producer pauses (the receive
-    /// loop stops reading the socket; application writes wait). Default 1 MiB.
+    /// loop stops reading the socket; application writes wait). Default 4 MiB (loopback measurements:
+    /// 1 MiB with 64 KiB reads gave about 0.75 GB/s, 4 MiB with 256 KiB reads about 1.2 GB/s).
     /// </summary>
-    public long PauseThreshold { get; init; } = 1024 * 1024;
+    public long PauseThreshold { get; init; } = 4 * 1024 * 1024;
 
-    /// <summary>Buffered bytes below which a paused producer resumes. Default 512 KiB.</summary>
-    public long ResumeThreshold { get; init; } = 512 * 1024;
+    /// <summary>Buffered bytes below which a paused producer resumes. Default 2 MiB.</summary>
+    public long ResumeThreshold { get; init; } = 2 * 1024 * 1024;
 
-    /// <summary>Smallest buffer the receive loop asks the pipe for per socket read. Default 64 KiB.</summary>
-    public int ReceiveBufferSize { get; init; } = 64 * 1024;
+    /// <summary>Smallest buffer the receive loop asks the pipe for per socket read. Default 256 KiB.</summary>
+    public int ReceiveBufferSize { get; init; } = 256 * 1024;
 
     /// <summary>Accept backlog of listening sockets. Default 512.</summary>
     public int ListenBacklog { get; init; } = 512;

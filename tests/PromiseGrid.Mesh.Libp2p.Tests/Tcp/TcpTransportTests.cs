@@ -49,7 +49,7 @@ public class TcpTransportTests
         var transport = new TcpTransport();
         await using var listener = await transport.ListenAsync(Multiaddr.Parse("/ip4/127.0.0.1/tcp/0"));
         var accept = listener.AcceptAsync().AsTask();
-        using var key = Identity.IdentityKeyPair.Generate();
+        using var key = global::PromiseGrid.Mesh.Identity.IdentityKeyPair.Generate();
         await using var client = await transport.DialAsync(listener.ListenAddress.WithPeerId(key.PeerId)).AsTask().WaitAsync(Timeout);
         await using var server = await accept.WaitAsync(Timeout);
         Assert.NotNull(server);
