@@ -276,6 +276,49 @@ public class Libp2pHostTests
     }
 
     [Fact]
+    public async Task Listener_MaxPendingInboundReached_DropsExtraConnection()
+    {
+        await using var b = await StartHostAsync(o => o with { MaxPendingInbound = 1 });
+        Assert.True(b.ListenAddresses[0].TryGetTcpEndPoint(out var endPoint));
+        using var staller = new Socket(endPoint!.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        await staller.ConnectAsync(endPoint).WaitAsync(TestTimeout);
+        // The listener answers the staller's socket with its multistream header: it is now pending.
+        var header = new byte[20];
+        Assert.True(await staller.ReceiveAsync(header.AsMemory()).AsTask().WaitAsync(TestTimeout) > 0);
+
+        using var extra = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        var dropped = false;
+        try
+        {
+            // The host resets the extra connection at once; that may already fail the connect.
+            await extra.ConnectAsync(endPoint).WaitAsync(TestTimeout);
+            await ExpectClosedAsync(extra).WaitAsync(TestTimeout);
+            dropped = true;
+        }
+        catch (SocketException)
+        {
+            dropped = true;
+        }
+
+        Assert.True(dropped);
+
+        staller.Close();
+    }
+
+    [Fact]
+    public async Task Listener_MaxConnectionsReached_RejectsNextDial()
+    {
+        await using var b = await StartHostAsync(o => o with { MaxConnections = 1 });
+        await using var a = await StartHostAsync();
+        await using var c = await StartHostAsync();
+        await a.DialAsync(AddressOf(b)).AsTask().WaitAsync(TestTimeout);
+        await WaitForEventAsync<PeerConnected>(b).WaitAsync(TestTimeout);
+
+        await Assert.ThrowsAnyAsync<MeshException>(() => c.DialAsync(AddressOf(b)).AsTask().WaitAsync(TestTimeout));
+        Assert.Single(b.Connections);
+    }
+
+    [Fact]
     public async Task NewStreamAsync_NotConnected_ThrowsPeerUnreachable()
     {
         await using var a = await StartHostAsync();
