@@ -5,11 +5,14 @@ namespace PromiseGrid.Mesh.Host;
 
 public sealed partial class Libp2pHost
 {
-    /// <summary>What this host tells <paramref name="connection"/>'s remote about itself.</summary>
+    /// <summary>
+    /// What this host tells <paramref name="connection"/>'s remote about itself. Listen addresses
+    /// are trimmed from the end if the message would exceed <see cref="IdentifyProtocol.MaxOutgoingMessageSize"/>.
+    /// </summary>
     public IdentifyInfo GetLocalIdentify(PeerConnection connection)
     {
         ArgumentNullException.ThrowIfNull(connection);
-        return new IdentifyInfo
+        var info = new IdentifyInfo
         {
             ProtocolVersion = IdentifyInfo.DefaultProtocolVersion,
             AgentVersion = _options.AgentVersion,
@@ -18,6 +21,12 @@ public sealed partial class Libp2pHost
             ObservedAddr = connection.RemoteAddress,
             Protocols = Protocols,
         };
+        while (info.ListenAddrs.Count > 0 && IdentifyCodec.Encode(info).Length > IdentifyProtocol.MaxOutgoingMessageSize)
+        {
+            info = info with { ListenAddrs = info.ListenAddrs.Take(info.ListenAddrs.Count - 1).ToList() };
+        }
+
+        return info;
     }
 
     /// <summary>Asks the remote of <paramref name="connection"/> to identify itself (<c>/ipfs/id/1.0.0</c>) and records the answer.</summary>

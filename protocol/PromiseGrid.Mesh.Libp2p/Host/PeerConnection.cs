@@ -120,13 +120,22 @@ public sealed class PeerConnection : IAsyncDisposable
             return;
         }
 
+        // A session or channel that already failed reports that failure again when disposed; the
+        // connection is gone either way, so closing never throws.
         try
         {
             await _session.DisposeAsync().ConfigureAwait(false);
         }
-        finally
+        catch (Exception ex) when (ex is MeshException or IOException or OperationCanceledException)
+        {
+        }
+
+        try
         {
             await _channel.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is MeshException or IOException or OperationCanceledException)
+        {
         }
     }
 

@@ -349,6 +349,63 @@ public class Libp2pHostTests
     }
 
     [Fact]
+    public async Task DialAsync_ConcurrentDialsToSamePeer_ShareOneConnection()
+    {
+        await using var a = await StartHostAsync();
+        await using var b = await StartHostAsync();
+
+        var dials = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => a.DialAsync(AddressOf(b)).AsTask())).WaitAsync(TestTimeout);
+
+        Assert.All(dials, d => Assert.Same(dials[0], d));
+        Assert.Single(a.GetConnections(b.PeerId));
+    }
+
+    [Fact]
+    public async Task DisposeAsync_BlockedHandler_IsCancelled()
+    {
+        await using var a = await StartHostAsync();
+        var b = await StartHostAsync();
+        var entered = new TaskCompletionSource();
+        var cancelled = new TaskCompletionSource();
+        b.Handle("/block/1.0.0", async (_, _, ct) =>
+        {
+            entered.TrySetResult();
+            try
+            {
+                await Task.Delay(System.Threading.Timeout.Infinite, ct);
+            }
+            catch (OperationCanceledException)
+            {
+                cancelled.TrySetResult();
+                throw;
+            }
+        });
+        await a.DialAsync(AddressOf(b)).AsTask().WaitAsync(TestTimeout);
+        await using var stream = await a.NewStreamAsync(b.PeerId, "/block/1.0.0").AsTask().WaitAsync(TestTimeout);
+        await entered.Task.WaitAsync(TestTimeout);
+
+        await b.DisposeAsync().AsTask().WaitAsync(TestTimeout);
+
+        await cancelled.Task.WaitAsync(TestTimeout);
+        Assert.Empty(b.Connections);
+    }
+
+    [Fact]
+    public async Task GetLocalIdentify_ManyListenAddresses_TrimmedToOutgoingLimit()
+    {
+        var listen = Enumerable.Range(0, 200).Select(_ => PromiseGrid.Mesh.Multiformats.Multiaddr.Parse("/ip6/::1/tcp/0")).ToList();
+        await using var b = await StartHostAsync(o => o with { ListenAddresses = listen });
+        await using var a = await StartHostAsync();
+        var connection = await a.DialAsync(AddressOf(b)).AsTask().WaitAsync(TestTimeout);
+        var identified = await WaitForEventAsync<PeerIdentified>(a).WaitAsync(TestTimeout);
+
+        Assert.Equal(200, b.ListenAddresses.Count);
+        Assert.InRange(identified.Info.ListenAddrs.Count, 1, 199);
+        Assert.True(IdentifyCodec.Encode(identified.Info).Length <= IdentifyProtocol.MaxOutgoingMessageSize);
+        Assert.Equal(b.PeerId, connection.RemotePeer);
+    }
+
+    [Fact]
     public void Options_MissingIdentity_FailsValidation()
     {
         Assert.Throws<ArgumentNullException>(() => new Libp2pHost(new Libp2pHostOptions()));
