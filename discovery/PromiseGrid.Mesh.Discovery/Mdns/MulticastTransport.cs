@@ -281,16 +281,46 @@ internal sealed class MulticastTransport : IMdnsTransport
                 return;
             }
 
+            SocketException? failure = null;
+            var sent = false;
             if (_ipv4 is not null && iface.IPv4Address is not null)
             {
-                _ipv4.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastInterface, iface.IPv4Address.GetAddressBytes());
-                await _ipv4.SendToAsync(packet, SocketFlags.None, new IPEndPoint(IPv4Group, Port), cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    _ipv4.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastInterface, iface.IPv4Address.GetAddressBytes());
+                    await _ipv4.SendToAsync(packet, SocketFlags.None, new IPEndPoint(IPv4Group, Port), cancellationToken).ConfigureAwait(false);
+                    sent = true;
+                }
+                catch (SocketException e)
+                {
+                    failure = e;
+                }
             }
 
             if (_ipv6 is not null && _ipv6Joined.Contains(iface.Index))
             {
-                _ipv6.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.MulticastInterface, iface.Index);
-                await _ipv6.SendToAsync(packet, SocketFlags.None, new IPEndPoint(IPv6Group, Port), cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    _ipv6.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.MulticastInterface, iface.Index);
+                    await _ipv6.SendToAsync(packet, SocketFlags.None, new IPEndPoint(IPv6Group, Port), cancellationToken).ConfigureAwait(false);
+                    sent = true;
+                }
+                catch (SocketException e) when (e.SocketErrorCode is SocketError.NetworkUnreachable or SocketError.HostUnreachable or SocketError.AddressNotAvailable)
+                {
+                    // No IPv6 multicast route on this interface (typical for lo): stop using IPv6 here.
+                    _ipv6Joined.Remove(iface.Index);
+                    Log.InterfaceSkipped(_logger, iface.Name, "IPv6", e.Message);
+                    failure ??= e;
+                }
+                catch (SocketException e)
+                {
+                    failure = e;
+                }
+            }
+
+            if (!sent && failure is not null)
+            {
+                throw failure;
             }
         }
         finally
