@@ -59,7 +59,7 @@ public sealed partial class MdnsDiscovery
             var now = _time.GetUtcNow();
             lock (_gate)
             {
-                if (_lastMulticastResponse.TryGetValue(iface.Index, out var last) && now - last < MinResponseInterval)
+                if (_lastMulticastResponse.TryGetValue(iface.Index, out var last) && now - last < _options.MinResponseInterval)
                 {
                     return;
                 }

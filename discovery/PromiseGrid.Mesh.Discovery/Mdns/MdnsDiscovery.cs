@@ -18,9 +18,6 @@ public sealed partial class MdnsDiscovery : IAsyncDisposable
     /// <summary>Value of <see cref="PeerDiscovered.Source"/> for peers found here.</summary>
     public const string Source = "mdns";
 
-    /// <summary>Least time between two multicast answers on one interface (RFC 6762 §6).</summary>
-    public static readonly TimeSpan MinResponseInterval = TimeSpan.FromSeconds(1);
-
     /// <summary>How often expired addresses are swept at the latest.</summary>
     public static readonly TimeSpan ExpirySweepInterval = TimeSpan.FromSeconds(1);
 

@@ -38,6 +38,9 @@ public sealed record MdnsOptions
     /// <summary>Makes this node's peer name. Default: 32–63 random characters <c>[a-z0-9]</c>.</summary>
     public Func<string> PeerNameGenerator { get; init; } = GeneratePeerName;
 
+    /// <summary>Least time between two multicast answers on one interface (RFC 6762 §6). Default 1 s.</summary>
+    public TimeSpan MinResponseInterval { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Use IPv4 (224.0.0.251:5353). Default true.</summary>
     public bool UseIPv4 { get; init; } = true;
 
@@ -62,6 +65,7 @@ public sealed record MdnsOptions
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(QueryInterval, TimeSpan.Zero, nameof(QueryInterval));
         ArgumentOutOfRangeException.ThrowIfLessThan(RecordTtl, TimeSpan.FromSeconds(1), nameof(RecordTtl));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(RecordTtl, TimeSpan.FromSeconds(uint.MaxValue / 2), nameof(RecordTtl));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MinResponseInterval, TimeSpan.Zero, nameof(MinResponseInterval));
         ArgumentOutOfRangeException.ThrowIfLessThan(EventCapacity, 1, nameof(EventCapacity));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxPeers, 1, nameof(MaxPeers));
         ArgumentNullException.ThrowIfNull(Interfaces);
