@@ -25,7 +25,7 @@ public class MdnsNamespaceTests
         {
             foreach (var t in starting.Where(t => t.IsCompletedSuccessfully))
             {
-                await t.Result.DisposeAsync();
+                await (await t).DisposeAsync();
             }
 
             throw;
