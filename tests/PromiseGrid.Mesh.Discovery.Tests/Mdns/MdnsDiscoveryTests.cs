@@ -101,6 +101,20 @@ public sealed class MdnsDiscoveryTests : IAsyncDisposable
     }
 
     [Fact]
+    public void AddressesFor_ForeignOrOwnP2pSuffix_KeepsOnlyOwn()
+    {
+        var own = TestPeers.Id(1);
+        var (node, transport) = Create(own, [
+            "/ip4/10.9.0.1/tcp/1/p2p/" + own,
+            "/ip4/10.9.0.1/tcp/2/p2p/" + TestPeers.Id(2),
+            "/ip4/10.9.0.1/tcp/3"]);
+
+        var addresses = node.AddressesFor(transport.Interfaces[0]);
+
+        Assert.Equal(["/ip4/10.9.0.1/tcp/1/p2p/" + own, "/ip4/10.9.0.1/tcp/3/p2p/" + own], addresses.Select(a => a.ToString()));
+    }
+
+    [Fact]
     public async Task HandleAsync_LoopbackInterface_AnnouncesLoopbackAddresses()
     {
         var id = TestPeers.Id(1);
