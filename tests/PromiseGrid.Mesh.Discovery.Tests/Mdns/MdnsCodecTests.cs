@@ -111,6 +111,26 @@ public class MdnsCodecTests
     }
 
     [Fact]
+    public void ReadResponse_CacheFlushBitAndUpperCaseNames_IsAccepted()
+    {
+        // RFC 6762 §10.2: unique records carry the cache-flush bit in their class; names compare case-insensitively.
+        var id = TestPeers.Id(7);
+        var message = new Message { QR = true, AA = true };
+        message.Answers.Add(new PTRRecord { Name = "_P2P._UDP.LOCAL", DomainName = "PEER._p2p._udp.local", TTL = Ttl });
+        message.AdditionalRecords.Add(new TXTRecord
+        {
+            Name = "peer._P2P._udp.local",
+            Class = (DnsClass)0x8001,
+            Strings = ["dnsaddr=/ip4/10.1.1.1/tcp/9/p2p/" + id],
+            TTL = Ttl,
+        });
+
+        var response = MdnsCodec.ReadResponse(MdnsCodec.Decode(message.ToByteArray()));
+
+        Assert.Equal(id, Assert.Single(response.Peers).PeerId);
+    }
+
+    [Fact]
     public void ReadResponse_TxtInAnswerSection_IsAccepted()
     {
         // js-libp2p puts the TXT records in the answer section.
