@@ -92,6 +92,21 @@ internal static partial class MdnsCodec
         }
     }
 
+    /// <summary>DNS-SD service enumeration name (RFC 6763 §9).</summary>
+    public const string ServicesMetaQueryName = "_services._dns-sd._udp.local";
+
+    /// <summary>Answer to the DNS-SD meta-query: <c>_services._dns-sd._udp.local PTR &lt;service-name&gt;</c>.</summary>
+    public static byte[] EncodeServiceEnumeration(string serviceName, TimeSpan ttl)
+    {
+        var message = new Message { Id = 0, QR = true, AA = true, Opcode = MessageOperation.Query };
+        message.Answers.Add(new PTRRecord { Name = ServicesMetaQueryName, DomainName = serviceName, TTL = ttl, Class = DnsClass.IN });
+        return message.ToByteArray();
+    }
+
+    /// <summary>True when <paramref name="message"/> is the DNS-SD meta-query (PTR or ANY), with whether it wants unicast.</summary>
+    public static bool IsServiceEnumerationQuery(Message message, out bool unicastResponse) =>
+        IsServiceQuery(message, ServicesMetaQueryName, out unicastResponse);
+
     /// <summary><c>&lt;peer-name&gt;.&lt;service-name&gt;</c>, the PTR target and TXT owner.</summary>
     public static string InstanceName(string peerName, string serviceName) => peerName + "." + serviceName;
 

@@ -52,6 +52,12 @@ public sealed partial class MdnsDiscovery
                     .ConfigureAwait(false);
             }
 
+            if (MdnsCodec.IsServiceEnumerationQuery(message, out var unicastEnumeration))
+            {
+                await SendSafelyAsync(_transport!, MdnsCodec.EncodeServiceEnumeration(_options.ServiceName, _options.RecordTtl),
+                    datagram.Interface, unicastEnumeration ? datagram.Remote : null, cancellationToken).ConfigureAwait(false);
+            }
+
             return;
         }
 

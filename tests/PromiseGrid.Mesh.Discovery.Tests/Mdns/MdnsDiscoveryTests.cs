@@ -157,6 +157,22 @@ public sealed class MdnsDiscoveryTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task HandleAsync_DnsSdMetaQuery_AnswersServiceName()
+    {
+        var (node, transport) = Create(TestPeers.Id(1), ["/ip4/10.9.0.1/tcp/4001"]);
+        await node.StartAsync();
+        var query = new Message();
+        query.Questions.Add(new Question { Name = "_services._dns-sd._udp.local", Type = DnsType.PTR, Class = DnsClass.IN });
+
+        _link.Inject(query.ToByteArray());
+        var response = await NextResponseAsync(transport, r => MdnsCodec.Decode(r.Packet).Answers.OfType<PTRRecord>()
+            .Any(p => MdnsCodec.NameEquals(p.Name, "_services._dns-sd._udp.local")));
+
+        var ptr = Assert.Single(MdnsCodec.Decode(response.Packet).Answers.OfType<PTRRecord>());
+        Assert.True(MdnsCodec.NameEquals(ptr.DomainName, "_p2p._udp.local"));
+    }
+
+    [Fact]
     public async Task HandleAsync_QueriesWithinOneSecond_AnswersOnce()
     {
         var (node, transport) = Create(TestPeers.Id(1), ["/ip4/10.9.0.1/tcp/4001"], Options with { MinResponseInterval = TimeSpan.FromSeconds(1) });
