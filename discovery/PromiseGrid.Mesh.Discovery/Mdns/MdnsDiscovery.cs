@@ -95,8 +95,8 @@ public sealed partial class MdnsDiscovery : IAsyncDisposable
         var now = _time.GetUtcNow();
         lock (_gate)
         {
-            return _peers.Select(p => new PeerDiscovered(p.Key, [.. p.Value.Keys], Source,
-                p.Value.Values.Max() - now)).ToArray();
+            return _peers.Where(p => p.Value.Count > 0)
+                .Select(p => new PeerDiscovered(p.Key, [.. p.Value.Keys], Source, p.Value.Values.Max() - now)).ToArray();
         }
     }
 
