@@ -201,7 +201,12 @@ public sealed partial class YamuxStream
             }
 
             _readClosed = true;
-            _inboundDone = true;
+            if (!_inboundDone)
+            {
+                // Releases the buffered segments; the reader is gone, so nobody observes this.
+                _inboundDone = true;
+                _inbound.Writer.Complete();
+            }
             if (!_finReceived && _resetState == ResetNone && _terminalError is null)
             {
                 // Everything still buffered was dropped with the reader: give that credit back.
