@@ -47,11 +47,13 @@ public sealed partial class YamuxStream : IMuxedStream
         Id = id;
         IsInbound = isInbound;
         _inbound = new Pipe(new PipeOptions(
+            pool: YamuxBufferPool.Instance,
             pauseWriterThreshold: 0,
             resumeWriterThreshold: 0,
             minimumSegmentSize: SegmentSize,
             useSynchronizationContext: false));
         _outbound = new Pipe(new PipeOptions(
+            pool: YamuxBufferPool.Instance,
             readerScheduler: PipeScheduler.Inline,
             pauseWriterThreshold: options.StreamWriteBufferSize,
             resumeWriterThreshold: Math.Max(1, options.StreamWriteBufferSize / 2),
@@ -63,7 +65,7 @@ public sealed partial class YamuxStream : IMuxedStream
     }
 
     /// <summary>Pipe segment size of the stream buffers.</summary>
-    private const int SegmentSize = 16 * 1024;
+    private const int SegmentSize = YamuxBufferPool.BlockSize;
 
     /// <inheritdoc/>
     public uint Id { get; }

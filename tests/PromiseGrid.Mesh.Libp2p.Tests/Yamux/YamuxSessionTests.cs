@@ -231,6 +231,7 @@ public class YamuxSessionTests
         Assert.True(writeError.IsRemote);
         Assert.False(localError.IsRemote);
         Assert.Equal(1u, readError.StreamId);
+        await server.PingAsync().Within(); // the RST was fully processed before the pong
         Assert.Equal(0, server.StreamCount);
     }
 
