@@ -86,7 +86,18 @@ public sealed class TcpTransport
             throw;
         }
 
-        var connection = new SocketConnection(socket, _options, _logger);
+        SocketConnection connection;
+        try
+        {
+            connection = new SocketConnection(socket, _options, _logger);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            // Reset between connect and setup.
+            socket.Dispose();
+            throw new PeerUnreachableException($"connection to {address} was lost at once", ex);
+        }
+
         Log.Connected(_logger, connection.RemoteAddress.ToString(), connection.LocalAddress.ToString());
         return connection;
     }

@@ -406,6 +406,44 @@ public class Libp2pHostTests
     }
 
     [Fact]
+    public async Task InboundStream_NoProtocolSelected_ResetAfterNegotiationTimeout()
+    {
+        await using var a = await StartHostAsync();
+        await using var b = await StartHostAsync(o => o with { StreamNegotiationTimeout = TimeSpan.FromMilliseconds(300) });
+        var connection = await a.DialAsync(AddressOf(b)).AsTask().WaitAsync(TestTimeout);
+
+        // A raw stream that never sends the multistream header.
+        var stream = await connection.Session.OpenStreamAsync().AsTask().WaitAsync(TestTimeout);
+        await using (stream)
+        {
+            await Assert.ThrowsAsync<StreamResetException>(() => ReadToEndAsync(stream.Input).WaitAsync(TestTimeout));
+        }
+
+        var echoed = await EchoAsync(a, b.PeerId, "alive"u8.ToArray()).WaitAsync(TestTimeout);
+        Assert.Equal("alive"u8.ToArray(), echoed);
+    }
+
+    [Fact]
+    public async Task IdentifyPush_PartialUpdate_MergedIntoRemoteInfo()
+    {
+        await using var a = await StartHostAsync();
+        await using var b = await StartHostAsync();
+        var connection = await a.DialAsync(AddressOf(b)).AsTask().WaitAsync(TestTimeout);
+        await WaitForEventAsync<PeerIdentified>(b, e => e.Peer.Equals(a.PeerId)).WaitAsync(TestTimeout);
+
+        await using (var push = await connection.NewStreamAsync(IdentifyProtocol.PushProtocolId).AsTask().WaitAsync(TestTimeout))
+        {
+            await IdentifyProtocol.WriteAsync(push, new IdentifyInfo { Protocols = ["/new/1.0.0"] }).AsTask().WaitAsync(TestTimeout);
+            await ReadToEndAsync(push.Input).WaitAsync(TestTimeout);
+        }
+
+        var updated = await WaitForEventAsync<PeerIdentified>(b, e => e.Info.Protocols.Contains("/new/1.0.0")).WaitAsync(TestTimeout);
+        Assert.Equal(["/new/1.0.0"], updated.Info.Protocols);
+        Assert.Equal(Libp2pHostOptions.DefaultAgentVersion, updated.Info.AgentVersion);
+        Assert.Equal(["/new/1.0.0"], b.GetConnections(a.PeerId)[0].RemoteInfo!.Protocols);
+    }
+
+    [Fact]
     public void Options_MissingIdentity_FailsValidation()
     {
         Assert.Throws<ArgumentNullException>(() => new Libp2pHost(new Libp2pHostOptions()));
