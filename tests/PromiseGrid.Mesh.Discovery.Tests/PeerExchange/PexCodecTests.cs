@@ -17,6 +17,19 @@ public class PexCodecTests
         Assert.Empty(PexCodec.EncodeRequest(0));
     }
 
+    [Fact]
+    public void EncodeResponse_DocExample_MatchesTheSpecBytes()
+    {
+        // docs/peer-exchange.md §3.1
+        const string Frame = "340a320a260024080112201ed1e8fae2c4a144b8be8fd4b47bf3d3b34b871c3cacf6010f0e42d474fce27e12080401020304060fa1";
+        var peer = new PexPeerInfo(Identity.PeerId.Parse("12D3KooWBtg3aaRMjxwedh83aGiUkwSxDwUZkzuJcfaqUmo7R3pq"), [Multiaddr.Parse("/ip4/1.2.3.4/tcp/4001")]);
+        var body = PexCodec.EncodeResponse([peer]);
+        Assert.Equal(Frame, Convert.ToHexString(RawProto.Frame(body)).ToLowerInvariant());
+        var decoded = Assert.Single(PexCodec.DecodeResponse(Convert.FromHexString(Frame)[1..]));
+        Assert.Equal(peer.PeerId, decoded.PeerId);
+        Assert.Equal(peer.Addresses, decoded.Addresses);
+    }
+
     [Theory]
     [InlineData("", 0)]
     [InlineData("0840", 64)]
