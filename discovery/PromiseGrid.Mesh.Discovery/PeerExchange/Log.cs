@@ -18,6 +18,9 @@ internal static partial class Log
     [LoggerMessage(3203, LogLevel.Information, "Peer exchange with {PeerId} failed", EventName = "PexRequestFailed")]
     public static partial void RequestFailed(ILogger logger, PeerId peerId, Exception exception);
 
+    [LoggerMessage(3205, LogLevel.Debug, "{PeerId} does not speak peer exchange; not asking again on this connection", EventName = "PexUnsupported")]
+    public static partial void Unsupported(ILogger logger, PeerId peerId);
+
     [LoggerMessage(3204, LogLevel.Warning, "Peer exchange queue is full; {PeerId} waits for its next interval", EventName = "PexQueueFull")]
     public static partial void QueueFull(ILogger logger, PeerId peerId);
 }

@@ -31,6 +31,7 @@ public sealed class PeerExchangeHandler
     /// Serves one inbound stream from <paramref name="remotePeer"/>, seen at
     /// <paramref name="remoteAddress"/> (used to decide which addresses it may be told). Bad input or
     /// a missed deadline resets the stream and is logged; it is never thrown. Cancellation is.
+    /// The caller (the host) owns the stream and disposes it afterwards.
     /// </summary>
     public async ValueTask HandleAsync(
         PeerId remotePeer, Multiaddr? remoteAddress, IMuxedStream stream, CancellationToken cancellationToken = default)

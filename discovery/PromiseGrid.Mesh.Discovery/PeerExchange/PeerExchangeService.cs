@@ -8,7 +8,8 @@ namespace PromiseGrid.Mesh.Discovery.PeerExchange;
 
 /// <summary>
 /// Peer-exchange policy (docs/peer-exchange.md §7): asks every newly connected peer for its peers
-/// once, then again every <see cref="PeerExchangeOptions.Interval"/> while it stays connected, with
+/// once, then again every <see cref="PeerExchangeOptions.Interval"/> while it stays connected (unless
+/// it does not speak the protocol: then not until it reconnects), with
 /// at most <see cref="PeerExchangeOptions.MaxConcurrentRequests"/> exchanges in progress, and feeds
 /// what it learns into discovery with source <see cref="DiscoverySource"/>.
 /// <para>
@@ -201,7 +202,10 @@ public sealed class PeerExchangeService : IAsyncDisposable
                 var failure = await ExchangeAsync(peer, entry.RemoteAddress, cancellationToken).ConfigureAwait(false);
                 lock (_lock)
                 {
-                    if (!_disposed && _peers.TryGetValue(peer, out var current) && ReferenceEquals(current, entry) && !entry.Queued)
+                    // A peer that does not speak the protocol (a plain libp2p peer) is not asked
+                    // again until it reconnects.
+                    if (!_disposed && _peers.TryGetValue(peer, out var current) && ReferenceEquals(current, entry) && !entry.Queued
+                        && failure is not ProtocolNegotiationException)
                     {
                         ScheduleLocked(peer, entry);
                     }
@@ -253,7 +257,15 @@ public sealed class PeerExchangeService : IAsyncDisposable
             var failure = e is OperationCanceledException && timeout.IsCancellationRequested
                 ? new MeshTimeoutException($"peer exchange with {peer} not done within {_options.RequestTimeout}", e)
                 : e;
-            Log.RequestFailed(_logger, peer, failure);
+            if (failure is ProtocolNegotiationException)
+            {
+                Log.Unsupported(_logger, peer);
+            }
+            else
+            {
+                Log.RequestFailed(_logger, peer, failure);
+            }
+
             stream?.Reset();
             return failure;
         }

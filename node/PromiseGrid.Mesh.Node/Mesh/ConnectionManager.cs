@@ -18,6 +18,12 @@ namespace PromiseGrid.Mesh.Node.Mesh;
 /// </summary>
 public sealed class ConnectionManager
 {
+    /// <summary>Protection tag for bootstrap peers.</summary>
+    public const string BootstrapTag = "bootstrap";
+
+    /// <summary>Protection tag for peers with open port streams.</summary>
+    public const string PortsTag = "ports";
+
     private readonly Dictionary<PeerId, HashSet<string>> _protections = [];
     private readonly Lock _lock = new();
 

@@ -187,6 +187,23 @@ public sealed class PeerExchangeServiceTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Exchange_PeerWithoutTheProtocol_IsNotAskedAgainUntilItReconnects()
+    {
+        _opener.Open = (_, _) => throw new ProtocolNegotiationException("na");
+        var service = Start();
+        service.NotifyConnected(TestPeers.Id(1), LoopbackConnection);
+        Assert.IsType<ProtocolNegotiationException>((await NextCompletionAsync()).Failure);
+
+        _time.Advance(Interval * 3);
+        Assert.Single(_opener.Opened);
+
+        service.NotifyDisconnected(TestPeers.Id(1));
+        service.NotifyConnected(TestPeers.Id(1), LoopbackConnection);
+        await NextCompletionAsync();
+        Assert.Equal(2, _opener.Opened.Count);
+    }
+
+    [Fact]
     public async Task Exchange_ResponderNeverAnswers_TimesOutAndResetsTheStream()
     {
         InMemoryStream? opened = null;

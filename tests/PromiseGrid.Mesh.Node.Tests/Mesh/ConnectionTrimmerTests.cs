@@ -92,7 +92,7 @@ public sealed class ConnectionTrimmerTests : IAsyncDisposable
     public async Task TrimPass_BootstrapPeerProtected_IsKept()
     {
         var manager = new ConnectionManager(new ConnectionManagerOptions { LowWater = 0, HighWater = 1, TimeProvider = _time });
-        manager.Protect(Peer(1), "bootstrap");
+        manager.Protect(Peer(1), ConnectionManager.BootstrapTag);
         _view.Set([Conn(1), Conn(2)]);
         var trimmer = Start(manager);
 
