@@ -138,6 +138,7 @@ public sealed class BootstrapDialer : IAsyncDisposable
                 }
                 catch (Exception e) when (!cancellationToken.IsCancellationRequested)
                 {
+                    BootstrapMetrics.DialFailed();
                     var retry = NextDelay(attempt++);
                     SetState(loop, BootstrapPeerState.BackingOff);
                     Log.DialFailed(_logger, peerId, retry, e);
@@ -145,6 +146,7 @@ public sealed class BootstrapDialer : IAsyncDisposable
                     continue;
                 }
 
+                BootstrapMetrics.DialSucceeded();
                 var connectedAt = _options.TimeProvider.GetTimestamp();
                 SetState(loop, BootstrapPeerState.Connected);
                 Log.Connected(_logger, peerId);

@@ -51,15 +51,18 @@ public sealed class PeerExchangeHandler
             await PexFraming.WriteFrameAsync(stream.Output, PexCodec.EncodeResponse(peers), linked.Token).ConfigureAwait(false);
             await stream.CloseWriteAsync(linked.Token).ConfigureAwait(false);
             Log.Served(_logger, remotePeer, peers.Count);
+            PexMetrics.Serve("success");
         }
         catch (OperationCanceledException e) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             Log.ServeFailed(_logger, remotePeer, new MeshTimeoutException($"peer exchange not done within {_options.RequestTimeout}", e));
+            PexMetrics.Serve("failure");
             stream.Reset();
         }
         catch (MeshException e)
         {
             Log.ServeFailed(_logger, remotePeer, e);
+            PexMetrics.Serve("failure");
             stream.Reset();
         }
     }

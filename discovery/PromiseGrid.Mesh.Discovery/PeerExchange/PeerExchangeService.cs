@@ -250,6 +250,8 @@ public sealed class PeerExchangeService : IAsyncDisposable
             }
 
             Log.Received(_logger, peer, peers.Count, usable);
+            PexMetrics.Request("success");
+            PexMetrics.PeersLearned.Add(usable);
             return null;
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
@@ -260,10 +262,12 @@ public sealed class PeerExchangeService : IAsyncDisposable
             if (failure is ProtocolNegotiationException)
             {
                 Log.Unsupported(_logger, peer);
+                PexMetrics.Request("unsupported");
             }
             else
             {
                 Log.RequestFailed(_logger, peer, failure);
+                PexMetrics.Request("failure");
             }
 
             stream?.Reset();

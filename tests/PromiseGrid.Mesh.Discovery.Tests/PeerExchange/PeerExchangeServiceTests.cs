@@ -204,6 +204,42 @@ public sealed class PeerExchangeServiceTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Exchange_Succeeds_CountsTheRequestAndThePeersLearned()
+    {
+        var learned = 0L;
+        var successes = 0L;
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "PromiseGrid.Mesh" && instrument.Name.StartsWith("promisegrid.mesh.pex.", StringComparison.Ordinal))
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            if (instrument.Name == "promisegrid.mesh.pex.peers_learned")
+            {
+                Interlocked.Add(ref learned, value);
+            }
+            else if (instrument.Name == "promisegrid.mesh.pex.requests" && tags.ToArray().Any(t => t.Key == "outcome" && (string?)t.Value == "success"))
+            {
+                Interlocked.Add(ref successes, value);
+            }
+        });
+        listener.Start();
+        AnswerWith(Peer(2), Peer(3), Peer(4));
+        var service = Start();
+
+        service.NotifyConnected(TestPeers.Id(1), LoopbackConnection);
+        await NextCompletionAsync();
+
+        // Other tests run in parallel and may add to the same global counters: at least ours.
+        Assert.True(Interlocked.Read(ref successes) >= 1);
+        Assert.True(Interlocked.Read(ref learned) >= 3);
+    }
+
+    [Fact]
     public async Task Exchange_ResponderNeverAnswers_TimesOutAndResetsTheStream()
     {
         InMemoryStream? opened = null;
