@@ -1,6 +1,15 @@
 using BenchmarkDotNet.Running;
 
-// BenchmarkDotNet hot-path benchmarks: dotnet run -c Release --project tests/Benchmarks -- --filter '*'
+// Hot-path micro-benchmarks (BenchmarkDotNet):
+//   dotnet run -c Release --project tests/Benchmarks -- --filter '*'
+// End-to-end mesh runner (real processes over loopback, beside js-libp2p and raw TCP):
+//   dotnet run -c Release --project tests/Benchmarks -- mesh
+if (args.Length > 0 && args[0] == "mesh")
+{
+    return await PromiseGrid.Mesh.Benchmarks.Mesh.MeshBenchmarkRunner.RunAsync(args[1..]);
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+return 0;
 
 internal sealed partial class Program;
