@@ -7,8 +7,8 @@ using PromiseGrid.Mesh.Node.Mesh;
 
 namespace PromiseGrid.Mesh.Node.Tests.Mesh;
 
-/// <summary>Peer exchange between real libp2p hosts on loopback (TCP, Noise, Yamux, identify).</summary>
-public sealed class PeerExchangeLoopbackTests : IAsyncDisposable
+/// <summary>The host adapters with real libp2p hosts on loopback (TCP, Noise, Yamux, identify).</summary>
+public sealed class HostAdaptersTests : IAsyncDisposable
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
 
@@ -73,6 +73,64 @@ public sealed class PeerExchangeLoopbackTests : IAsyncDisposable
 
         var direct = await b.DialAsync(addresses[0].WithPeerId(peer)).AsTask().WaitAsync(Timeout);
         Assert.Equal(c.PeerId, direct.RemotePeer);
+    }
+
+    [Fact]
+    public async Task BootstrapConnectionDropped_MeshMaintenanceRedialsOverRealHosts()
+    {
+        var bootstrap = await StartHostAsync();
+        var b = await StartHostAsync();
+        var manager = new ConnectionManager();
+        var dialer = new Discovery.Bootstrap.BootstrapDialer(
+            new Discovery.Bootstrap.BootstrapOptions { Peers = [AddressOf(bootstrap)], InitialBackoff = TimeSpan.FromMilliseconds(10), MaxBackoff = TimeSpan.FromMilliseconds(50) },
+            new HostPeerDialer(b));
+        var maintenance = new MeshMaintenance(manager, dialer, null, new ConnectionTrimmer(manager, new HostConnectionView(b)));
+        _owned.Insert(0, maintenance);
+        var connected = Channel.CreateUnbounded<PeerConnection>();
+        using var stopPump = new CancellationTokenSource();
+        var pump = PumpAsync(b, maintenance, connected.Writer, stopPump.Token);
+        try
+        {
+            maintenance.Start();
+            var first = await connected.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
+            Assert.Equal(bootstrap.PeerId, first.RemotePeer);
+            Assert.True(manager.IsProtected(bootstrap.PeerId));
+
+            await first.DisposeAsync();
+
+            var second = await connected.Reader.ReadAsync().AsTask().WaitAsync(Timeout);
+            Assert.Equal(bootstrap.PeerId, second.RemotePeer);
+            Assert.NotEqual(first.Id, second.Id);
+        }
+        finally
+        {
+            await stopPump.CancelAsync();
+            await pump.WaitAsync(Timeout);
+        }
+    }
+
+    /// <summary>What the node does: host events → mesh maintenance.</summary>
+    private static async Task PumpAsync(Libp2pHost host, MeshMaintenance maintenance, ChannelWriter<PeerConnection> connected, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await foreach (var e in host.Events.ReadAllAsync(cancellationToken))
+            {
+                switch (e)
+                {
+                    case PeerConnected c:
+                        maintenance.OnConnectionOpened(c.Peer, c.Connection.RemoteAddress);
+                        connected.TryWrite(c.Connection);
+                        break;
+                    case PeerDisconnected d:
+                        maintenance.OnConnectionClosed(d.Peer);
+                        break;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
     }
 
     private sealed class ChannelSink : IDiscoveredPeerSink
