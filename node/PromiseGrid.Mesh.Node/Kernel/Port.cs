@@ -34,6 +34,9 @@ internal sealed class Port(PortRef reference, bool isLocal, int queueLimit)
     public ulong Sequence;
     public PortSet? Set;
 
+    /// <summary>While the receive right travels in a message: that message's destination (XNU ip_destination), for the circularity check.</summary>
+    public Port? InTransitTo;
+
     /// <summary>Registered notification rights (send-once rights to the notify ports).</summary>
     public Port? PortDestroyedRequest;
     public Port? NoSendersRequest;

@@ -41,10 +41,22 @@ public sealed partial class PortKernel
             }
 
             CheckNoConflictingMoves(message);
+            for (var i = 0; i < ports.Length; i++)
+            {
+                if (ports[i].Disposition == PortDisposition.MoveReceive)
+                {
+                    CheckNotCircular(entries[i]!.Port!, p);
+                }
+            }
         }
         else if (IsMove(message.ReplyDisposition) && message.ReplyPort == message.Destination)
         {
             throw new InvalidRightException($"name {message.ReplyPort} is moved and used again in the same message");
+        }
+
+        if (message.ReplyDisposition == PortDisposition.MoveReceive && replyEntry is not null)
+        {
+            CheckNotCircular(replyEntry.Port!, p);
         }
 
         // Copy in: from here on the send cannot fail except by blocking.
@@ -52,12 +64,21 @@ public sealed partial class PortKernel
         message.DestPort = p;
         message.DestRight = dest.Kind;
         message.ReplyRight = CopyInLocked(task, message.ReplyPort, replyEntry, message.ReplyDisposition);
+        if (message.ReplyRight is { Kind: PortRight.Receive, Port: { } replyPort })
+        {
+            replyPort.InTransitTo = p;
+        }
+
         if (entries is not null)
         {
             var carried = new CarriedRight[ports!.Length];
             for (var i = 0; i < carried.Length; i++)
             {
                 carried[i] = CopyInLocked(task, ports[i].Name, entries[i], ports[i].Disposition);
+                if (carried[i] is { Kind: PortRight.Receive, Port: { } moved })
+                {
+                    moved.InTransitTo = p;
+                }
             }
 
             message.CarriedRights = carried;
@@ -94,6 +115,22 @@ public sealed partial class PortKernel
         p.Senders.Add(waiter);
         Arm(waiter, timeout, cancellationToken);
         return new ValueTask(waiter, waiter.Version);
+    }
+
+    /// <summary>
+    /// Refuses to move the receive right of <paramref name="moved"/> into a message whose
+    /// destination is that port, or a port whose own receive right is (transitively) in transit
+    /// to it: such a cycle could never be received or destroyed (XNU ipc_port_check_circularity).
+    /// </summary>
+    private static void CheckNotCircular(Port moved, Port destination)
+    {
+        for (var x = destination; x is not null; x = x.InTransitTo)
+        {
+            if (x == moved)
+            {
+                throw new InvalidRightException($"moving the receive right of {moved} to {destination} would make a cycle of rights in transit");
+            }
+        }
     }
 
     private static bool HasRoomLocked(Port p) =>

@@ -103,6 +103,7 @@ public sealed partial class PortKernel
 
                 p.Receiver = task;
                 p.ReceiverName = name;
+                p.InTransitTo = null;
                 return name;
             case PortRight.Send when p.Active:
                 if (task.PortNames.TryGetValue(p, out name))
@@ -198,15 +199,30 @@ public sealed partial class PortKernel
     internal void ReleaseReceiveLocked(Port p)
     {
         p.Receiver = null;
-        if (p.PortDestroyedRequest is { } notify)
+        p.InTransitTo = null;
+        if (p.PortDestroyedRequest is { } notify && !WouldBeCircular(p, notify))
         {
             p.PortDestroyedRequest = null;
+            p.InTransitTo = notify;
             SendNotificationLocked(notify, PortNotification.PortDestroyed, null, new CarriedRight(p, PortRight.Receive));
         }
         else
         {
             DestroyPortLocked(p);
         }
+    }
+
+    private static bool WouldBeCircular(Port moved, Port destination)
+    {
+        for (var x = destination; x is not null; x = x.InTransitTo)
+        {
+            if (x == moved)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>The receive right leaves its task: off its set, blocked receivers fail.</summary>

@@ -88,16 +88,23 @@ public sealed class PortTask : IAsyncDisposable
     public ValueTask SendMessageAsync(PortMessage message, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(message);
-        Kernel.CheckLimits(message);
-        cancellationToken.ThrowIfCancellationRequested();
-        ValueTask result;
-        Port? remote;
-        lock (Kernel.Sync)
+        try
         {
-            result = Kernel.SendLocked(this, message, timeout, cancellationToken, out remote);
-        }
+            Kernel.CheckLimits(message);
+            cancellationToken.ThrowIfCancellationRequested();
+            ValueTask result;
+            Port? remote;
+            lock (Kernel.Sync)
+            {
+                result = Kernel.SendLocked(this, message, timeout, cancellationToken, out remote);
+            }
 
-        return remote is null ? result : Kernel.Router!.ForwardAsync(message, cancellationToken);
+            return remote is null ? result : Kernel.Router!.ForwardAsync(message, cancellationToken);
+        }
+        catch (Exception e) when (e is MeshException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+        {
+            return ValueTask.FromException(e);
+        }
     }
 
     /// <summary>
@@ -113,10 +120,17 @@ public sealed class PortTask : IAsyncDisposable
     /// <exception cref="InvalidRightException">Not a receive right or set, or the port is in a set.</exception>
     public ValueTask<PortMessage> ReceiveMessageAsync(PortName name, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
-        cancellationToken.ThrowIfCancellationRequested();
-        lock (Kernel.Sync)
+        try
         {
-            return Kernel.ReceiveLocked(this, name, timeout, cancellationToken);
+            cancellationToken.ThrowIfCancellationRequested();
+            lock (Kernel.Sync)
+            {
+                return Kernel.ReceiveLocked(this, name, timeout, cancellationToken);
+            }
+        }
+        catch (Exception e) when (e is MeshException or OperationCanceledException or ObjectDisposedException)
+        {
+            return ValueTask.FromException<PortMessage>(e);
         }
     }
 
