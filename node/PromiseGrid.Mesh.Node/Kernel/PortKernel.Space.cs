@@ -203,6 +203,11 @@ public sealed partial class PortKernel
             throw new InvalidRightException("a notification right must be MakeSendOnce or MoveSendOnce");
         }
 
+        if (notify == name && notifyDisposition == PortDisposition.MoveSendOnce)
+        {
+            throw new InvalidRightException($"name {name} cannot be both the watched right and the moved notification right");
+        }
+
         var notifyEntry = CheckCopyInLocked(task, notify, notifyDisposition);
         if (notifyEntry?.Port is { IsLocal: false } remotePort)
         {

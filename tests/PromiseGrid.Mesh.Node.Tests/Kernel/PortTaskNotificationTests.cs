@@ -194,4 +194,17 @@ public class PortTaskNotificationTests : KernelFixture
         Assert.Throws<InvalidRightException>(() => B.RequestNotification(receive, PortNotificationKind.DeadName, receive));
         Assert.Throws<InvalidRightException>(() => A.RequestNotification(send, PortNotificationKind.DeadName, notify, PortDisposition.CopySend));
     }
+
+    [Fact]
+    public async Task RequestNotification_NotifyRightIsTheWatchedRight_ThrowsAndKeepsTheRight()
+    {
+        var port = B.CreatePort();
+        var once = B.InsertRight(A, port, PortDisposition.MakeSendOnce);
+
+        Assert.Throws<InvalidRightException>(() => A.RequestNotification(once, PortNotificationKind.DeadName, once, PortDisposition.MoveSendOnce));
+
+        Assert.Equal(PortRightTypes.SendOnce, A.GetRightTypes(once));
+        A.Deallocate(once);
+        Assert.Equal(PortNotification.SendOnce, (await ReceiveAsync(B, port)).MessageId);
+    }
 }
