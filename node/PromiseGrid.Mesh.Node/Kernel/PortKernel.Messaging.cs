@@ -21,7 +21,7 @@ public sealed partial class PortKernel
             throw new PortDeadException($"destination {message.Destination} is a dead name");
         }
 
-        CheckCopyInLocked(task, message.Destination, destDisposition);
+        CheckDisposition(destEntry, message.Destination, destDisposition);
         var p = destEntry.Port!;
         if (!p.IsLocal && Router is null)
         {

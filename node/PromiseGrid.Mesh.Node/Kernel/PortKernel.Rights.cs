@@ -14,6 +14,13 @@ public sealed partial class PortKernel
         }
 
         var e = LookupLocked(task, name);
+        CheckDisposition(e, name, disposition);
+        return e;
+    }
+
+    /// <summary>Throws unless <paramref name="e"/> holds the right <paramref name="disposition"/> takes.</summary>
+    internal static void CheckDisposition(NameEntry e, PortName name, PortDisposition disposition)
+    {
         var ok = disposition switch
         {
             PortDisposition.MoveReceive or PortDisposition.MakeSend or PortDisposition.MakeSendOnce => e.Receive,
@@ -25,8 +32,6 @@ public sealed partial class PortKernel
         {
             throw new InvalidRightException($"name {name} does not hold the right {disposition} needs");
         }
-
-        return e;
     }
 
     /// <summary>Takes the right out of the task's space (after <see cref="CheckCopyInLocked"/>).</summary>
