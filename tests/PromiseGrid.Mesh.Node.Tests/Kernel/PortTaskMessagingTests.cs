@@ -270,4 +270,27 @@ public class PortTaskMessagingTests : KernelFixture
         await Assert.ThrowsAsync<InvalidRightException>(() => A.ReceiveMessageAsync(send).AsTask());
         await Assert.ThrowsAsync<InvalidNameException>(() => A.ReceiveMessageAsync(new PortName(12345)).AsTask());
     }
+
+    [Fact]
+    public async Task SendMessage_ReceiveRightCycle_ThrowsInvalidRightAndKeepsTheRight()
+    {
+        var p = A.CreatePort();
+        var q = A.CreatePort();
+        var toP = B.ExtractRight(A, p, PortDisposition.MakeSend);
+        var toQ = A.MakeSend(q);
+        var first = Text(toQ, "p travels to q");
+        first.Ports = [new(p, PortDisposition.MoveReceive)];
+        await A.SendMessageAsync(first);
+        var qReceive = A.InsertRight(B, q, PortDisposition.MoveReceive);
+
+        // q's receive right into a message to p, whose receive right sits in q's queue: a cycle.
+        var second = Text(toP, "q travels to p");
+        second.Ports = [new(qReceive, PortDisposition.MoveReceive)];
+        await Assert.ThrowsAsync<InvalidRightException>(() => B.SendMessageAsync(second).AsTask());
+
+        Assert.Equal(PortRightTypes.Receive, B.GetRightTypes(qReceive));
+        var received = await ReceiveAsync(B, qReceive);
+        Assert.Equal(PortDisposition.PortReceive, received.Ports![0].Disposition);
+        Assert.Equal(toP, received.Ports[0].Name);
+    }
 }
