@@ -1,0 +1,82 @@
+using PromiseGrid.Mesh.Ports;
+
+namespace PromiseGrid.Mesh.Kernel;
+
+/// <summary>
+/// A port: queue, rights counters and notification requests. All fields are guarded by the
+/// kernel lock. A port whose home is another node (<see cref="IsLocal"/> false) is a proxy:
+/// only its send rights are real here.
+/// </summary>
+internal sealed class Port(PortRef reference, bool isLocal, int queueLimit)
+{
+    public readonly PortRef Ref = reference;
+    public readonly bool IsLocal = isLocal;
+    public readonly Queue<PortMessage> Messages = new();
+    public readonly WaiterList Receivers = new();
+    public readonly WaiterList Senders = new();
+
+    public bool Active = true;
+
+    /// <summary>Holder of the receive right; null while the right travels in a message.</summary>
+    public PortTask? Receiver;
+    public uint ReceiverName;
+
+    /// <summary>ip_srights: one per name holding send rights, one per send right in a message or held by the kernel.</summary>
+    public int SendRights;
+
+    /// <summary>ip_sorights: extant send-once rights (names, messages, registered notification rights).</summary>
+    public int SendOnceRights;
+
+    /// <summary>ip_mscount: send rights made from the receive right.</summary>
+    public uint MakeSendCount;
+
+    public int QueueLimit = queueLimit;
+    public ulong Sequence;
+    public PortSet? Set;
+
+    /// <summary>While the receive right travels in a message: that message's destination (XNU ip_destination), for the circularity check.</summary>
+    public Port? InTransitTo;
+
+    /// <summary>Registered notification rights (send-once rights to the notify ports).</summary>
+    public Port? PortDestroyedRequest;
+    public Port? NoSendersRequest;
+    public uint NoSendersSync;
+    public List<DeadNameRequest>? DeadNameRequests;
+
+    public override string ToString() => Ref.ToString();
+}
+
+/// <summary>A dead-name request: <see cref="Task"/>'s <see cref="Name"/> is watched; <see cref="Notify"/> is the send-once right to notify through.</summary>
+internal sealed record DeadNameRequest(PortTask Task, uint Name, Port Notify);
+
+/// <summary>A port set: receive from any member (Mach §1.8).</summary>
+internal sealed class PortSet(PortTask owner, uint name)
+{
+    public readonly PortTask Owner = owner;
+    public readonly uint Name = name;
+    public readonly List<Port> Members = [];
+    public readonly WaiterList Receivers = new();
+    public int Cursor;
+}
+
+/// <summary>One name in a task's space: which rights it denotes and their user references.</summary>
+internal sealed class NameEntry
+{
+    public Port? Port;
+    public PortSet? Set;
+    public bool Receive;
+    public int SendRefs;
+    public bool SendOnce;
+    public int DeadRefs;
+    public bool DeadNameRequested;
+
+    public bool IsEmpty => !Receive && SendRefs == 0 && !SendOnce && DeadRefs == 0 && Set is null;
+}
+
+/// <summary>A right in transit (in a message, or between copy-in and copy-out). Port null with DeadName = <c>MACH_PORT_DEAD</c>.</summary>
+internal readonly record struct CarriedRight(Port? Port, PortRight Kind)
+{
+    public bool IsNone => Port is null && Kind != PortRight.DeadName;
+
+    public static CarriedRight None => new(null, PortRight.Send);
+}

@@ -1,0 +1,218 @@
+using PromiseGrid.Mesh.Identity;
+using PromiseGrid.Mesh.Ports;
+
+namespace PromiseGrid.Mesh.Kernel;
+
+/// <summary>
+/// The port kernel of one node: owns every local port and the name spaces of the tasks
+/// attached to it (docs/kernel.md). Tasks act through <see cref="PortTask"/>; the kernel's
+/// own surface only creates tasks. One lock guards all kernel state: every operation is a
+/// short critical section, and user continuations never run under it.
+/// </summary>
+public sealed partial class PortKernel : IAsyncDisposable
+{
+    internal readonly Lock Sync = new();
+
+    private readonly Dictionary<PortId, Port> _ports = [];
+    private readonly Dictionary<PortRef, Port> _proxies = [];
+    private readonly List<PortTask> _tasks = [];
+    private readonly Stack<KernelWaiter> _waiterPool = new();
+    private readonly Lock _poolLock = new();
+    private readonly TimeProvider _time;
+    private ulong _nextTaskId = 1;
+    private bool _disposed;
+
+    private const int WaiterPoolSize = 64;
+
+    /// <summary>A kernel for the node <paramref name="localPeer"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Invalid <paramref name="options"/>.</exception>
+    public PortKernel(PeerId localPeer, PortKernelOptions? options = null, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(localPeer);
+        LocalPeer = localPeer;
+        Options = (options ?? PortKernelOptions.Default).Validate();
+        _time = timeProvider ?? TimeProvider.System;
+    }
+
+    /// <summary>This node's peer id: the home of every port the kernel creates.</summary>
+    public PeerId LocalPeer { get; }
+
+    /// <summary>The limits in force.</summary>
+    public PortKernelOptions Options { get; }
+
+    /// <summary>The router for ports whose home is another node (issue 4); null = such sends fail with <see cref="NoRouteException"/>.</summary>
+    internal IPortRouter? Router { get; set; }
+
+    /// <summary>Attaches a new task (module) with an empty name space.</summary>
+    /// <exception cref="ObjectDisposedException">The kernel is disposed.</exception>
+    public PortTask CreateTask(string? label = null)
+    {
+        lock (Sync)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            var task = new PortTask(this, _nextTaskId++, label);
+            _tasks.Add(task);
+            return task;
+        }
+    }
+
+    /// <summary>Destroys every task's name space (ports die, rights are released, notifications fire).</summary>
+    public ValueTask DisposeAsync()
+    {
+        lock (Sync)
+        {
+            if (_disposed)
+            {
+                return default;
+            }
+
+            foreach (var task in _tasks.ToArray())
+            {
+                DestroySpaceLocked(task);
+            }
+
+            _disposed = true;
+        }
+
+        return default;
+    }
+
+    internal void DetachTask(PortTask task)
+    {
+        lock (Sync)
+        {
+            if (task.Disposed)
+            {
+                return;
+            }
+
+            DestroySpaceLocked(task);
+        }
+    }
+
+    private void DestroySpaceLocked(PortTask task)
+    {
+        foreach (var name in task.Names.Keys.ToArray())
+        {
+            if (task.Names.ContainsKey(name))
+            {
+                DestroyNameLocked(task, name);
+            }
+        }
+
+        task.Disposed = true;
+        _tasks.Remove(task);
+    }
+
+    internal Port CreatePortLocked(PortTask task, out uint name)
+    {
+        PortId id;
+        do
+        {
+            id = PortId.NewRandom();
+        }
+        while (_ports.ContainsKey(id));
+
+        var port = new Port(new PortRef(LocalPeer, id), isLocal: true, Options.DefaultQueueLimit);
+        _ports.Add(id, port);
+        name = task.AllocateName();
+        task.Names.Add(name, new NameEntry { Port = port, Receive = true });
+        task.PortNames.Add(port, name);
+        port.Receiver = task;
+        port.ReceiverName = name;
+        return port;
+    }
+
+    /// <summary>A send right to a port whose home is another node (for the router of issue 4).</summary>
+    internal PortName InsertRemoteSendRight(PortTask task, PortRef reference)
+    {
+        lock (Sync)
+        {
+            ThrowIfDead(task);
+            Port port;
+            if (reference.Home == LocalPeer)
+            {
+                if (!_ports.TryGetValue(reference.Id, out port!))
+                {
+                    throw new PortDeadException($"no local port {reference}");
+                }
+            }
+            else if (!_proxies.TryGetValue(reference, out port!))
+            {
+                port = new Port(reference, isLocal: false, 0);
+                _proxies.Add(reference, port);
+            }
+
+            port.SendRights++;
+            return new PortName(CopyOutLocked(task, new CarriedRight(port, PortRight.Send)));
+        }
+    }
+
+    /// <summary>The global reference of the port a name denotes (kernel-internal: references are not capabilities).</summary>
+    internal PortRef GetPortRef(PortTask task, PortName name)
+    {
+        lock (Sync)
+        {
+            var e = LookupLocked(task, name);
+            return (e.Port ?? throw new InvalidRightException($"name {name} denotes a port set")).Ref;
+        }
+    }
+
+    internal KernelWaiter RentWaiter(bool timed)
+    {
+        if (!timed)
+        {
+            lock (_poolLock)
+            {
+                if (_waiterPool.TryPop(out var pooled))
+                {
+                    return pooled;
+                }
+            }
+        }
+
+        return new KernelWaiter(this);
+    }
+
+    internal void ReturnWaiter(KernelWaiter waiter)
+    {
+        lock (_poolLock)
+        {
+            if (_waiterPool.Count < WaiterPoolSize)
+            {
+                _waiterPool.Push(waiter);
+            }
+        }
+    }
+
+    private static void ThrowIfDead(PortTask task) => ObjectDisposedException.ThrowIf(task.Disposed, task);
+
+    internal NameEntry LookupLocked(PortTask task, PortName name)
+    {
+        ThrowIfDead(task);
+        if (!task.Names.TryGetValue(name.Value, out var e))
+        {
+            throw new InvalidNameException(name.Value);
+        }
+
+        Normalize(task, name.Value, e);
+        return e;
+    }
+
+    /// <summary>Turns send and send-once rights to a dead port into dead-name references (Mach does this lazily too).</summary>
+    private static void Normalize(PortTask task, uint name, NameEntry e)
+    {
+        if (e.Port is { Active: false } p && (e.SendRefs > 0 || e.SendOnce))
+        {
+            e.DeadRefs += e.SendRefs + (e.SendOnce ? 1 : 0);
+            e.SendRefs = 0;
+            e.SendOnce = false;
+            if (task.PortNames.TryGetValue(p, out var n) && n == name)
+            {
+                task.PortNames.Remove(p);
+            }
+        }
+    }
+
+    private DateTimeOffset Now => _time.GetUtcNow();
+}

@@ -1,0 +1,299 @@
+using PromiseGrid.Mesh.Ports;
+
+namespace PromiseGrid.Mesh.Kernel;
+
+/// <summary>
+/// A task (a module attached to the node) and its name space of rights. Every method names
+/// rights by <see cref="PortName"/>; the seed's calls are <see cref="CreatePort"/>
+/// (<c>pg_create_port</c>), <see cref="DestroyPort"/> (<c>pg_destroy_port</c>),
+/// <see cref="SendMessageAsync"/> (<c>pg_send_message</c>) and <see cref="ReceiveMessageAsync"/>
+/// (<c>pg_receive_message</c>); the rest are the Mach calls named on each method.
+/// Thread-safe. Disposing the task destroys its name space, as when a Mach task dies.
+/// </summary>
+public sealed class PortTask : IAsyncDisposable
+{
+    internal readonly Dictionary<uint, NameEntry> Names = [];
+    internal readonly Dictionary<Port, uint> PortNames = [];
+    internal bool Disposed;
+    private uint _nextName;
+
+    internal PortTask(PortKernel kernel, ulong id, string? label)
+    {
+        Kernel = kernel;
+        Id = id;
+        Label = label;
+    }
+
+    /// <summary>The kernel this task is attached to.</summary>
+    public PortKernel Kernel { get; }
+
+    /// <summary>Task id, unique on this node (0 is the kernel); stamped into message trailers.</summary>
+    public ulong Id { get; }
+
+    /// <summary>Optional label for diagnostics.</summary>
+    public string? Label { get; }
+
+    /// <summary>Names are never reused in a task's lifetime (a deviation from Mach that rules out stale-name confusion).</summary>
+    internal uint AllocateName()
+    {
+        if (_nextName >= uint.MaxValue - 1)
+        {
+            throw new LimitExceededException("names in a task", _nextName, uint.MaxValue - 1);
+        }
+
+        return ++_nextName;
+    }
+
+    /// <summary><c>pg_create_port</c> / <c>mach_port_allocate(RIGHT_RECEIVE)</c>: a new port; the task holds its receive right.</summary>
+    public PortName CreatePort()
+    {
+        lock (Kernel.Sync)
+        {
+            ObjectDisposedException.ThrowIf(Disposed, this);
+            Kernel.CreatePortLocked(this, out var name);
+            return new PortName(name);
+        }
+    }
+
+    /// <summary>
+    /// <c>pg_destroy_port</c> / <c>mach_port_destroy</c>: deallocates every right the name denotes.
+    /// Destroying the receive right destroys the port (or hands it to a port-destroyed requester).
+    /// </summary>
+    /// <exception cref="InvalidNameException">The name denotes nothing.</exception>
+    public void DestroyPort(PortName name)
+    {
+        lock (Kernel.Sync)
+        {
+            Kernel.LookupLocked(this, name);
+            Kernel.DestroyNameLocked(this, name.Value);
+        }
+    }
+
+    /// <summary>
+    /// <c>pg_send_message</c> / <c>mach_msg(MACH_SEND_MSG)</c>: sends through <see cref="PortMessage.Destination"/>.
+    /// Completes once the message is queued; blocks while the queue is full (a send-once
+    /// destination never blocks). Rights in the message move atomically: a send that fails
+    /// validation changes nothing; a blocked send that times out or is cancelled destroys the
+    /// message and releases its rights.
+    /// </summary>
+    /// <param name="message">The message; the kernel owns it from now on.</param>
+    /// <param name="timeout">Null waits forever; <see cref="TimeSpan.Zero"/> never waits.</param>
+    /// <param name="cancellationToken">Cancels a blocked send.</param>
+    /// <exception cref="InvalidNameException">A name denotes nothing.</exception>
+    /// <exception cref="InvalidRightException">A name lacks the right its disposition needs.</exception>
+    /// <exception cref="PortDeadException">The destination is dead, or died while the send was blocked.</exception>
+    /// <exception cref="SendTimeoutException">The queue stayed full until the timeout.</exception>
+    /// <exception cref="MessageTooLargeException">A size limit of <see cref="PortKernelOptions"/> is exceeded.</exception>
+    /// <exception cref="NoRouteException">The destination lives on another node and no router is attached.</exception>
+    public ValueTask SendMessageAsync(PortMessage message, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        try
+        {
+            Kernel.CheckLimits(message);
+            cancellationToken.ThrowIfCancellationRequested();
+            ValueTask result;
+            Port? remote;
+            lock (Kernel.Sync)
+            {
+                result = Kernel.SendLocked(this, message, timeout, cancellationToken, out remote);
+            }
+
+            return remote is null ? result : Kernel.Router!.ForwardAsync(message, cancellationToken);
+        }
+        catch (Exception e) when (e is MeshException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+        {
+            return ValueTask.FromException(e);
+        }
+    }
+
+    /// <summary>
+    /// <c>pg_receive_message</c> / <c>mach_msg(MACH_RCV_MSG)</c>: the next message from a receive
+    /// right or a port set, names rewritten into this task's space and the trailer's sequence
+    /// number set. Per-sender FIFO; blocked senders are admitted in order as room frees up.
+    /// </summary>
+    /// <param name="name">A receive right (not in a set) or a port set.</param>
+    /// <param name="timeout">Null waits forever; <see cref="TimeSpan.Zero"/> polls.</param>
+    /// <param name="cancellationToken">Cancels a blocked receive.</param>
+    /// <exception cref="ReceiveTimeoutException">Nothing arrived before the timeout.</exception>
+    /// <exception cref="PortDeadException">The port died or its receive right left the task while waiting.</exception>
+    /// <exception cref="InvalidRightException">Not a receive right or set, or the port is in a set.</exception>
+    public ValueTask<PortMessage> ReceiveMessageAsync(PortName name, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            lock (Kernel.Sync)
+            {
+                return Kernel.ReceiveLocked(this, name, timeout, cancellationToken);
+            }
+        }
+        catch (Exception e) when (e is MeshException or OperationCanceledException or ObjectDisposedException)
+        {
+            return ValueTask.FromException<PortMessage>(e);
+        }
+    }
+
+    /// <summary><c>mach_port_insert_right(task, name, name, MAKE_SEND)</c>: a send right from the receive right, under the same name (bumps mscount).</summary>
+    public PortName MakeSend(PortName receive) => Transfer(receive, PortDisposition.MakeSend, this);
+
+    /// <summary><c>MAKE_SEND_ONCE</c> from the receive right: a new send-once right under a new name.</summary>
+    public PortName MakeSendOnce(PortName receive) => Transfer(receive, PortDisposition.MakeSendOnce, this);
+
+    /// <summary>
+    /// <c>mach_port_insert_right</c>: takes a right from this task with <paramref name="disposition"/>
+    /// and inserts it into <paramref name="target"/>; returns its name there (the kernel chooses names).
+    /// </summary>
+    public PortName InsertRight(PortTask target, PortName name, PortDisposition disposition)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        CheckSameKernel(target);
+        return Transfer(name, disposition, target);
+    }
+
+    /// <summary><c>mach_port_extract_right</c>: takes a right from <paramref name="source"/> with <paramref name="disposition"/> into this task.</summary>
+    public PortName ExtractRight(PortTask source, PortName name, PortDisposition disposition)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        CheckSameKernel(source);
+        lock (Kernel.Sync)
+        {
+            return Kernel.TransferLocked(source, name, disposition, this);
+        }
+    }
+
+    /// <summary>
+    /// <c>mach_port_deallocate</c>: drops one user reference of a send or dead name, or the
+    /// send-once right (which then sends a send-once notification), or destroys a port set.
+    /// </summary>
+    public void Deallocate(PortName name)
+    {
+        lock (Kernel.Sync)
+        {
+            Kernel.DeallocateLocked(this, name);
+        }
+    }
+
+    /// <summary>
+    /// <c>mach_port_mod_refs</c>: changes user references of one right kind. Send and dead names
+    /// count references; receive, send-once and port-set rights take only 0 or -1 (destroy).
+    /// </summary>
+    /// <exception cref="InvalidRightException">The name lacks the right, or the count would go negative.</exception>
+    /// <exception cref="LimitExceededException">More than <see cref="PortKernelOptions.MaxUserReferences"/>.</exception>
+    public void ModRefs(PortName name, PortRight right, int delta)
+    {
+        lock (Kernel.Sync)
+        {
+            Kernel.ModRefsLocked(this, name, right, delta);
+        }
+    }
+
+    /// <summary><c>mach_port_get_refs</c>.</summary>
+    public int GetRefs(PortName name, PortRight right)
+    {
+        lock (Kernel.Sync)
+        {
+            return Kernel.GetRefsLocked(this, name, right);
+        }
+    }
+
+    /// <summary><c>mach_port_type</c>.</summary>
+    public PortRightTypes GetRightTypes(PortName name)
+    {
+        lock (Kernel.Sync)
+        {
+            return Kernel.GetTypeLocked(this, name);
+        }
+    }
+
+    /// <summary><c>mach_port_names</c>: every name in the space.</summary>
+    public IReadOnlyList<PortName> GetNames()
+    {
+        lock (Kernel.Sync)
+        {
+            return [.. Names.Keys.Order().Select(n => new PortName(n))];
+        }
+    }
+
+    /// <summary><c>mach_port_allocate(RIGHT_PORT_SET)</c>: a new, empty port set.</summary>
+    public PortName CreatePortSet()
+    {
+        lock (Kernel.Sync)
+        {
+            return Kernel.CreatePortSetLocked(this);
+        }
+    }
+
+    /// <summary>
+    /// <c>mach_port_move_member</c>: moves the receive right <paramref name="member"/> into
+    /// <paramref name="set"/> (out of any previous set), or out of its set with <see cref="PortName.Null"/>.
+    /// </summary>
+    public void MoveMember(PortName member, PortName set)
+    {
+        lock (Kernel.Sync)
+        {
+            Kernel.MoveMemberLocked(this, member, set);
+        }
+    }
+
+    /// <summary>
+    /// <c>mach_port_request_notification</c>: registers a notification on <paramref name="name"/>,
+    /// delivered through a send-once right to <paramref name="notify"/> (made from its receive
+    /// right, or moved), and returns the previously registered right as a name in this task
+    /// (or <see cref="PortName.Null"/>). <paramref name="notify"/> = <see cref="PortName.Null"/> cancels.
+    /// For <see cref="PortNotificationKind.NoSenders"/>, <paramref name="sync"/> is the make-send
+    /// count at or above which a port already without senders is notified at once.
+    /// </summary>
+    public PortName RequestNotification(PortName name, PortNotificationKind kind, PortName notify,
+        PortDisposition notifyDisposition = PortDisposition.MakeSendOnce, uint sync = 0)
+    {
+        lock (Kernel.Sync)
+        {
+            return Kernel.RequestNotificationLocked(this, name, kind, notify, notifyDisposition, sync);
+        }
+    }
+
+    /// <summary><c>mach_port_get_attributes(MACH_PORT_RECEIVE_STATUS)</c>: status of a receive right.</summary>
+    public PortStatus GetStatus(PortName receive)
+    {
+        lock (Kernel.Sync)
+        {
+            return Kernel.GetStatusLocked(this, receive);
+        }
+    }
+
+    /// <summary><c>mach_port_set_qlimit</c>: 0 (rendezvous) to <see cref="PortKernelOptions.MaxQueueLimit"/>; raising it admits blocked senders.</summary>
+    /// <exception cref="LimitExceededException">Out of range.</exception>
+    public void SetQueueLimit(PortName receive, int limit)
+    {
+        lock (Kernel.Sync)
+        {
+            Kernel.SetQueueLimitLocked(this, receive, limit);
+        }
+    }
+
+    /// <summary>Destroys the name space: every right is deallocated, owned ports die.</summary>
+    public ValueTask DisposeAsync()
+    {
+        Kernel.DetachTask(this);
+        return default;
+    }
+
+    public override string ToString() => Label is null ? $"task {Id}" : $"task {Id} ({Label})";
+
+    private PortName Transfer(PortName name, PortDisposition disposition, PortTask target)
+    {
+        lock (Kernel.Sync)
+        {
+            return Kernel.TransferLocked(this, name, disposition, target);
+        }
+    }
+
+    private void CheckSameKernel(PortTask other)
+    {
+        if (other.Kernel != Kernel)
+        {
+            throw new ArgumentException("both tasks must be attached to the same kernel", nameof(other));
+        }
+    }
+}

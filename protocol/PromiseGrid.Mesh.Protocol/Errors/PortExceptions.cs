@@ -1,0 +1,63 @@
+namespace PromiseGrid.Mesh;
+
+/// <summary>
+/// The port is dead (its receive right was destroyed), or a blocked send or receive was failed
+/// because the port died or its receive right left the receiving task
+/// (Mach <c>MACH_SEND_INVALID_DEST</c> on a dead name, <c>MACH_RCV_PORT_DIED</c>).
+/// </summary>
+public sealed class PortDeadException : MeshException
+{
+    public PortDeadException(string message) : base(message) { }
+}
+
+/// <summary>A name denotes no right in the task's name space (Mach <c>KERN_INVALID_NAME</c>, <c>MACH_RCV_INVALID_NAME</c>).</summary>
+public sealed class InvalidNameException : MeshException
+{
+    public InvalidNameException(uint name) : base($"name 0x{name:x} denotes no right") => Name = name;
+
+    /// <summary>The offending name.</summary>
+    public uint Name { get; }
+}
+
+/// <summary>
+/// A name denotes a right, but not the one the operation needs, or the operation would break
+/// the rights accounting (Mach <c>KERN_INVALID_RIGHT</c>, <c>MACH_SEND_INVALID_RIGHT</c>,
+/// <c>KERN_INVALID_VALUE</c>, <c>MACH_RCV_IN_SET</c>).
+/// </summary>
+public sealed class InvalidRightException : MeshException
+{
+    public InvalidRightException(string message) : base(message) { }
+}
+
+/// <summary>A send did not get into the queue before its timeout (Mach <c>MACH_SEND_TIMED_OUT</c>).</summary>
+public sealed class SendTimeoutException : MeshException
+{
+    public SendTimeoutException(string message) : base(message) { }
+}
+
+/// <summary>A receive found no message before its timeout (Mach <c>MACH_RCV_TIMED_OUT</c>).</summary>
+public sealed class ReceiveTimeoutException : MeshException
+{
+    public ReceiveTimeoutException(string message) : base(message) { }
+}
+
+/// <summary>A message exceeds a size limit (inline payload, descriptors, out-of-line data, encoded envelope).</summary>
+public sealed class MessageTooLargeException : MeshException
+{
+    public MessageTooLargeException(string what, long size, long maximum)
+        : base($"{what} of {size} exceeds the limit {maximum}")
+    {
+        Size = size;
+        Maximum = maximum;
+    }
+
+    public long Size { get; }
+
+    public long Maximum { get; }
+}
+
+/// <summary>The destination's home is another node and no router is attached to carry the message there.</summary>
+public sealed class NoRouteException : MeshException
+{
+    public NoRouteException(string message) : base(message) { }
+}

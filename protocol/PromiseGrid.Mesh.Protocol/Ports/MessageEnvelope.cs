@@ -1,0 +1,51 @@
+using PromiseGrid.Mesh.Identity;
+
+namespace PromiseGrid.Mesh.Ports;
+
+/// <summary>
+/// A message as it travels between nodes (architecture.md "Messages"): ports are named by
+/// <see cref="PortRef"/> instead of task-local names. Header: destination (and the right it
+/// travels on), reply port with its disposition, message id, protocol id, flags. Body: inline
+/// payload, port descriptors, out-of-line regions. Trailer: sender, per-port sequence, time.
+/// </summary>
+public sealed record MessageEnvelope
+{
+    /// <summary>Destination port.</summary>
+    public required PortRef Destination { get; init; }
+
+    /// <summary>The right the message travels on: <see cref="PortDisposition.PortSend"/> or <see cref="PortDisposition.PortSendOnce"/>.</summary>
+    public PortDisposition DestinationType { get; init; } = PortDisposition.PortSend;
+
+    /// <summary>Reply port, if any.</summary>
+    public PortRef? Reply { get; init; }
+
+    /// <summary>The right carried for the reply port (a received type).</summary>
+    public PortDisposition ReplyType { get; init; }
+
+    /// <summary>Application message id (Mach <c>msgh_id</c>), uninterpreted by the kernel.</summary>
+    public int MessageId { get; init; }
+
+    /// <summary>Opaque protocol id (a PromiseGrid protocol CID), at most <see cref="MessageCodecOptions.MaxProtocolIdLength"/> bytes.</summary>
+    public ReadOnlyMemory<byte> ProtocolId { get; init; }
+
+    /// <summary>Header flags.</summary>
+    public MessageFlags Flags { get; init; }
+
+    /// <summary>Inline payload.</summary>
+    public ReadOnlyMemory<byte> Payload { get; init; }
+
+    /// <summary>Port descriptors (rights carried in the body).</summary>
+    public IReadOnlyList<PortDescriptorEnvelope> Ports { get; init; } = [];
+
+    /// <summary>Out-of-line regions.</summary>
+    public IReadOnlyList<ReadOnlyMemory<byte>> OutOfLine { get; init; } = [];
+
+    /// <summary>Trailer stamped by the sending kernel.</summary>
+    public TrailerEnvelope Trailer { get; init; }
+}
+
+/// <summary>A right carried in a message body: the port (null for <c>MACH_PORT_NULL</c>) and the received type.</summary>
+public readonly record struct PortDescriptorEnvelope(PortRef? Port, PortDisposition Type);
+
+/// <summary>The trailer on the wire: sending node and task, per-port sequence number, timestamp (Unix ms).</summary>
+public readonly record struct TrailerEnvelope(PeerId? SenderNode, ulong SenderTask, ulong Sequence, long TimestampUnixMilliseconds);

@@ -1,0 +1,171 @@
+using System.Threading.Channels;
+using BenchmarkDotNet.Attributes;
+using PromiseGrid.Mesh.Identity;
+using PromiseGrid.Mesh.Kernel;
+using PromiseGrid.Mesh.Ports;
+
+namespace PromiseGrid.Mesh.Benchmarks;
+
+/// <summary>
+/// The port kernel beside a raw bounded <see cref="Channel{T}"/> doing the same work: one-way
+/// throughput between two tasks (32 B inline, 1 MiB out of line) and request/reply latency.
+/// Both sides allocate one message object per message; the 32-byte payload buffer is shared.
+/// Queue capacity is the same (<see cref="QueueLimit"/>) for the port and the channel.
+/// </summary>
+[MemoryDiagnoser]
+public class KernelBenchmarks
+{
+    private const int Messages = 10_000;
+    private const int QueueLimit = 1024;
+
+    private readonly byte[] _small = new byte[32];
+    private readonly byte[] _large = new byte[1 << 20];
+    private IdentityKeyPair _identity = null!;
+    private PortKernel _kernel = null!;
+    private PortTask _client = null!;
+    private PortTask _server = null!;
+    private PortName _serverPort;
+    private PortName _serverSend;
+    private PortName _replyPort;
+    private Channel<ChannelMessage> _requests = null!;
+    private Channel<ChannelMessage> _replies = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _identity = IdentityKeyPair.Generate();
+        _kernel = new PortKernel(_identity.PeerId);
+        _client = _kernel.CreateTask("client");
+        _server = _kernel.CreateTask("server");
+        _serverPort = _server.CreatePort();
+        _server.SetQueueLimit(_serverPort, QueueLimit);
+        _serverSend = _server.InsertRight(_client, _serverPort, PortDisposition.MakeSend);
+        _replyPort = _client.CreatePort();
+        var options = new BoundedChannelOptions(QueueLimit) { SingleReader = false, SingleWriter = false };
+        _requests = Channel.CreateBounded<ChannelMessage>(options);
+        _replies = Channel.CreateBounded<ChannelMessage>(options);
+    }
+
+    [GlobalCleanup]
+    public async Task CleanupAsync()
+    {
+        await _kernel.DisposeAsync();
+        _identity.Dispose();
+    }
+
+    [Benchmark(OperationsPerInvoke = Messages)]
+    public Task OneWay32B_Kernel() => OneWayKernelAsync(large: false);
+
+    [Benchmark(OperationsPerInvoke = Messages, Baseline = true)]
+    public Task OneWay32B_Channel() => OneWayChannelAsync(large: false);
+
+    [Benchmark(OperationsPerInvoke = Messages)]
+    public Task OneWay1MiBOutOfLine_Kernel() => OneWayKernelAsync(large: true);
+
+    [Benchmark(OperationsPerInvoke = Messages)]
+    public Task OneWay1MiBOutOfLine_Channel() => OneWayChannelAsync(large: true);
+
+    [Benchmark(OperationsPerInvoke = Messages / 10)]
+    public async Task RequestReply32B_Kernel()
+    {
+        var server = Task.Run(async () =>
+        {
+            for (var i = 0; i < Messages / 10; i++)
+            {
+                var request = await _server.ReceiveMessageAsync(_serverPort);
+                var reply = new PortMessage { Destination = request.ReplyPort, DestinationDisposition = PortDisposition.MoveSendOnce, Payload = _small };
+                await _server.SendMessageAsync(reply);
+            }
+        });
+        for (var i = 0; i < Messages / 10; i++)
+        {
+            await _client.SendMessageAsync(new PortMessage
+            {
+                Destination = _serverSend,
+                Payload = _small,
+                ReplyPort = _replyPort,
+                ReplyDisposition = PortDisposition.MakeSendOnce,
+            });
+            await _client.ReceiveMessageAsync(_replyPort);
+        }
+
+        await server;
+    }
+
+    [Benchmark(OperationsPerInvoke = Messages / 10)]
+    public async Task RequestReply32B_Channel()
+    {
+        var server = Task.Run(async () =>
+        {
+            for (var i = 0; i < Messages / 10; i++)
+            {
+                var request = await _requests.Reader.ReadAsync();
+                await request.ReplyTo!.Writer.WriteAsync(new ChannelMessage(_small, null));
+            }
+        });
+        for (var i = 0; i < Messages / 10; i++)
+        {
+            await _requests.Writer.WriteAsync(new ChannelMessage(_small, _replies));
+            await _replies.Reader.ReadAsync();
+        }
+
+        await server;
+    }
+
+    private async Task OneWayKernelAsync(bool large)
+    {
+        var consumer = Task.Run(async () =>
+        {
+            long bytes = 0;
+            for (var i = 0; i < Messages; i++)
+            {
+                var m = await _server.ReceiveMessageAsync(_serverPort);
+                bytes += m.Payload.Length + (m.OutOfLine is { } ool ? ool[0].Data.Length : 0);
+            }
+
+            return bytes;
+        });
+        for (var i = 0; i < Messages; i++)
+        {
+            var message = new PortMessage { Destination = _serverSend };
+            if (large)
+            {
+                message.OutOfLine = [new OutOfLineRegion(_large)];
+            }
+            else
+            {
+                message.Payload = _small;
+            }
+
+            await _client.SendMessageAsync(message);
+        }
+
+        await consumer;
+    }
+
+    private async Task OneWayChannelAsync(bool large)
+    {
+        var consumer = Task.Run(async () =>
+        {
+            long bytes = 0;
+            for (var i = 0; i < Messages; i++)
+            {
+                var m = await _requests.Reader.ReadAsync();
+                bytes += m.Payload.Length + (m.OutOfLine is { } ool ? ool[0].Length : 0);
+            }
+
+            return bytes;
+        });
+        for (var i = 0; i < Messages; i++)
+        {
+            await _requests.Writer.WriteAsync(large ? new ChannelMessage(default, null) { OutOfLine = [_large] } : new ChannelMessage(_small, null));
+        }
+
+        await consumer;
+    }
+
+    private sealed record ChannelMessage(ReadOnlyMemory<byte> Payload, Channel<ChannelMessage>? ReplyTo)
+    {
+        public ReadOnlyMemory<byte>[]? OutOfLine { get; init; }
+    }
+}
