@@ -16,8 +16,6 @@ namespace PromiseGrid.Mesh.Benchmarks;
 [SimpleJob(launchCount: 1, warmupCount: 1, iterationCount: 5, invocationCount: 1)]
 public class YamuxThroughputBenchmarks
 {
-    private const int Chunk = 64 * 1024;
-
     [Params(1, 16)]
     public int Streams { get; set; }
 

@@ -262,12 +262,14 @@ public sealed partial class YamuxSession
         YamuxStream? stream = null;
         lock (_streamsLock)
         {
-            if (id <= _lastRemoteStreamId)
+            // Concurrent opens may send SYNs slightly out of id order (go does), so only a SYN
+            // for a live stream is a violation.
+            if (_streams.ContainsKey(id))
             {
-                throw new ProtocolViolationException($"yamux SYN reuses stream id {id} (last opened {_lastRemoteStreamId})");
+                throw new ProtocolViolationException($"yamux SYN for stream {id}, which is already open");
             }
 
-            _lastRemoteStreamId = id;
+            _lastRemoteStreamId = Math.Max(_lastRemoteStreamId, id);
             if (_ended)
             {
                 return null;

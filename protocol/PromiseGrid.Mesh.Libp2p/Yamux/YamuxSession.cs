@@ -160,10 +160,12 @@ public sealed partial class YamuxSession : IMuxedSession
             stream = new YamuxStream(this, _nextStreamId, isInbound: false, Options);
             _nextStreamId += 2;
             _streams.Add(stream.Id, stream);
+
+            // Queued under the same lock as the id is taken, so SYNs leave in id order.
+            stream.RequestOpen();
+            ScheduleSend(stream);
         }
 
-        stream.RequestOpen();
-        ScheduleSend(stream);
         return new ValueTask<YamuxStream>(stream);
     }
 

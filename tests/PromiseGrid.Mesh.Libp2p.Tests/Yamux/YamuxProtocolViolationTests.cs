@@ -70,6 +70,21 @@ public class YamuxProtocolViolationTests
     }
 
     [Fact]
+    public async Task ReadLoop_SynsOutOfIdOrder_AreAccepted()
+    {
+        var (session, raw) = CreateRaw(sessionIsClient: false);
+        await using var _ = session;
+
+        await raw.SendAsync(YamuxFrameHeader.WindowUpdate(3, 0, YamuxFlags.Syn));
+        await raw.SendAsync(YamuxFrameHeader.WindowUpdate(1, 0, YamuxFlags.Syn));
+        var first = await session.AcceptStreamAsync().Within();
+        var second = await session.AcceptStreamAsync().Within();
+
+        Assert.Equal([3u, 1u], new[] { first.Id, second.Id });
+        Assert.False(session.IsEnded);
+    }
+
+    [Fact]
     public async Task ReadLoop_FramesForResetStream_AreDroppedQuietly()
     {
         var (session, raw) = CreateRaw(sessionIsClient: false);

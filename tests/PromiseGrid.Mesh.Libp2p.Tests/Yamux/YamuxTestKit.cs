@@ -9,7 +9,7 @@ namespace PromiseGrid.Mesh.Libp2p.Tests.Yamux;
 /// <summary>Session pairs and a raw frame-level peer for yamux tests.</summary>
 internal static class YamuxTestKit
 {
-    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20); // generous: the CI machine is shared
 
     private static readonly Lazy<PeerId> LazyPeer = new(() =>
     {
