@@ -25,5 +25,7 @@ internal static class Defaults
         }
     }
 
-    public static string KeyFile => Path.Combine(DataDirectory, "identity.key");
+    public const string KeyFileName = "identity.key";
+
+    public static string KeyFile => Path.Combine(DataDirectory, KeyFileName);
 }

@@ -12,6 +12,7 @@ root.Subcommands.Add(IdCommand.Create());
 root.Subcommands.Add(ClientCommands.Ping());
 root.Subcommands.Add(ClientCommands.Identify());
 root.Subcommands.Add(ClientCommands.Perf());
+root.Subcommands.Add(PeersCommand.Create());
 
 var parse = root.Parse(args);
 return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

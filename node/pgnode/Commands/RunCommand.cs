@@ -1,7 +1,7 @@
 using System.CommandLine;
 using PromiseGrid.Mesh.Host;
 using PromiseGrid.Mesh.Identity;
-using PromiseGrid.Mesh.Multiformats;
+using PromiseGrid.Mesh.Node;
 
 namespace PromiseGrid.Mesh.Cli.Commands;
 
@@ -16,10 +16,17 @@ internal static class RunCommand
         var listen = new Option<string[]>("--listen", "-l")
         {
             Description = $"Listen multiaddr (repeatable; default {Defaults.ListenAddress}).",
-            AllowMultipleArgumentsPerToken = false,
         };
-        var key = CommonOptions.Key($"Identity key file (default {Defaults.KeyFile}).");
-        var command = new Command("run", "Run a node until interrupted.") { listen, key };
+        var key = CommonOptions.Key("Identity key file (default <data-dir>/identity.key).");
+        var dataDir = new Option<string?>("--data-dir") { Description = $"Node data directory: key and peer store (default {Defaults.DataDirectory})." };
+        var mdns = new Option<bool>("--mdns") { Description = "Discover peers on the LAN by mDNS." };
+        var mdnsInterface = new Option<string[]>("--mdns-interface")
+        {
+            Description = "Interface for mDNS (repeatable; default every up, multicast-capable, non-loopback interface).",
+        };
+        var bootstrap = new Option<string[]>("--bootstrap") { Description = "Bootstrap peer multiaddr ending in /p2p/<id> (repeatable)." };
+        var noExchange = new Option<bool>("--no-peer-exchange") { Description = "Do not serve or use /promisegrid/pex/1.0.0." };
+        var command = new Command("run", "Run a node until interrupted.") { listen, key, dataDir, mdns, mdnsInterface, bootstrap, noExchange };
         command.SetAction((parse, cancellationToken) =>
         {
             var output = CommonOptions.Output(parse);
@@ -28,31 +35,36 @@ internal static class RunCommand
                 var addresses = (parse.GetValue(listen) is { Length: > 0 } given ? given : [Defaults.ListenAddress])
                     .Select(a => CommonOptions.ParseAddress(a, requirePeerId: false))
                     .ToList();
-                using var identity = IdentityKeyPair.LoadOrCreate(parse.GetValue(key) ?? Defaults.KeyFile);
+                var bootstrapPeers = (parse.GetValue(bootstrap) ?? [])
+                    .Select(a => CommonOptions.ParseAddress(a, requirePeerId: true))
+                    .ToList();
+                var directory = parse.GetValue(dataDir) ?? Defaults.DataDirectory;
+                using var identity = IdentityKeyPair.LoadOrCreate(parse.GetValue(key) ?? Path.Combine(directory, Defaults.KeyFileName));
                 using var loggerFactory = CommonOptions.Logging(parse);
                 using var stop = CommonOptions.CancelOnSignals(cancellationToken, out var signals);
                 using (signals)
                 {
-                    var host = new Libp2pHost(new Libp2pHostOptions
+                    var node = await MeshNode.StartAsync(new MeshNodeOptions
                     {
                         Identity = identity,
                         ListenAddresses = addresses,
-                        EnablePing = true,
-                        EnablePerf = true,
-                        EnableEcho = true,
+                        DataDirectory = directory,
+                        EnableMdns = parse.GetValue(mdns),
+                        MdnsInterfaces = parse.GetValue(mdnsInterface) ?? [],
+                        BootstrapPeers = bootstrapPeers,
+                        EnablePeerExchange = !parse.GetValue(noExchange),
                         LoggerFactory = loggerFactory,
-                    });
-                    await using (host)
+                    }, stop.Token);
+                    await using (node)
                     {
-                        await host.StartAsync(stop.Token);
-                        var advertised = host.ListenAddresses.Select(a => a.WithPeerId(host.PeerId).ToString()).ToList();
+                        var advertised = node.Host.ListenAddresses.Select(a => a.WithPeerId(node.PeerId).ToString()).ToList();
                         output.Event("listening", new Dictionary<string, object?>
                         {
-                            ["peerId"] = host.PeerId.ToString(),
+                            ["peerId"] = node.PeerId.ToString(),
                             ["addrs"] = advertised,
-                        }, $"peer id {host.PeerId}\n" + string.Join('\n', advertised.Select(a => "listening on " + a)));
+                        }, $"peer id {node.PeerId}\n" + string.Join('\n', advertised.Select(a => "listening on " + a)));
 
-                        await PrintEventsAsync(host, output, stop.Token);
+                        await PrintEventsAsync(node, output, stop.Token);
                     }
 
                     output.Event("stopped", new Dictionary<string, object?> { ["peerId"] = identity.PeerId.ToString() }, "stopped");
@@ -63,13 +75,24 @@ internal static class RunCommand
         return command;
     }
 
-    private static async Task PrintEventsAsync(Libp2pHost host, CliOutput output, CancellationToken cancellationToken)
+    private static async Task PrintEventsAsync(MeshNode node, CliOutput output, CancellationToken cancellationToken)
     {
         try
         {
-            await foreach (var e in host.Events.ReadAllAsync(cancellationToken))
+            await foreach (var item in node.Events.ReadAllAsync(cancellationToken))
             {
-                switch (e)
+                if (item is MeshPeerDiscovered found)
+                {
+                    output.Event("peer:discovery", new Dictionary<string, object?>
+                    {
+                        ["peerId"] = found.Peer.ToString(),
+                        ["addrs"] = found.Addresses.Select(a => a.ToString()).ToList(),
+                        ["source"] = found.Source,
+                    }, $"discovered {found.Peer} via {found.Source}: {string.Join(", ", found.Addresses)}");
+                    continue;
+                }
+
+                switch (((MeshHostEvent)item).Event)
                 {
                     case PeerConnected c:
                         output.Event("peer:connect", new Dictionary<string, object?>

@@ -1,0 +1,327 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using PromiseGrid.Mesh.Discovery;
+using PromiseGrid.Mesh.Discovery.Bootstrap;
+using PromiseGrid.Mesh.Discovery.Mdns;
+using PromiseGrid.Mesh.Discovery.PeerExchange;
+using PromiseGrid.Mesh.Host;
+using PromiseGrid.Mesh.Identity;
+using PromiseGrid.Mesh.Multiformats;
+using PromiseGrid.Mesh.Node.Mesh;
+
+namespace PromiseGrid.Mesh.Node;
+
+/// <summary>
+/// A PromiseGrid node on the mesh: the libp2p host plus the policies that form the mesh — mDNS,
+/// bootstrap peers (redialled with backoff), peer exchange, the persisted peer store and the
+/// connection manager. Every peer learned from any source is recorded and dialled; every
+/// connection event is forwarded on <see cref="Events"/>.
+/// </summary>
+public sealed partial class MeshNode : IAsyncDisposable
+{
+    private readonly MeshNodeOptions _options;
+    private readonly ILogger _logger;
+    private readonly Channel<MeshNodeEvent> _events = Channel.CreateBounded<MeshNodeEvent>(
+        new BoundedChannelOptions(1024) { FullMode = BoundedChannelFullMode.DropOldest });
+    private readonly Channel<bool> _storeDirty = Channel.CreateBounded<bool>(
+        new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly ConcurrentDictionary<PeerId, Task> _dials = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly HostConnectionView _view;
+    private readonly MeshMaintenance _maintenance;
+    private readonly BootstrapDialer? _bootstrap;
+    private readonly PeerExchangeService? _exchange;
+    private MdnsDiscovery? _mdns;
+    private Task _hostPump = Task.CompletedTask;
+    private Task _mdnsPump = Task.CompletedTask;
+    private Task _storeWriter = Task.CompletedTask;
+    private int _disposed;
+
+    private MeshNode(MeshNodeOptions options, PeerStore store)
+    {
+        _options = options;
+        _logger = options.LoggerFactory.CreateLogger<MeshNode>();
+        PeerStore = store;
+        Host = new Libp2pHost(new Libp2pHostOptions
+        {
+            Identity = options.Identity,
+            ListenAddresses = options.ListenAddresses,
+            EnablePing = true,
+            EnablePerf = options.EnableDiagnostics,
+            EnableEcho = options.EnableDiagnostics,
+            TimeProvider = options.TimeProvider,
+            LoggerFactory = options.LoggerFactory,
+        });
+
+        var manager = new ConnectionManager(options.ConnectionManager);
+        _view = new HostConnectionView(Host, options.TimeProvider);
+        var trimmer = new ConnectionTrimmer(manager, _view);
+        if (options.BootstrapPeers.Count > 0)
+        {
+            _bootstrap = new BootstrapDialer(
+                new BootstrapOptions { Peers = options.BootstrapPeers, TimeProvider = options.TimeProvider, LoggerFactory = options.LoggerFactory },
+                new HostPeerDialer(Host));
+        }
+
+        if (options.EnablePeerExchange)
+        {
+            var pexOptions = new PeerExchangeOptions { TimeProvider = options.TimeProvider, LoggerFactory = options.LoggerFactory };
+            _exchange = new PeerExchangeService(Host.PeerId, new HostPexStreamOpener(Host), new DiscoverySink(this), pexOptions);
+            var source = new HostPexPeerSource(Host, () => PeerStorePexCandidates.Recent(PeerStore, options.TimeProvider, PeerStorePexCandidates.DefaultWindow));
+            Host.HandlePeerExchange(new PeerExchangeHandler(source, pexOptions));
+        }
+
+        _maintenance = new MeshMaintenance(manager, _bootstrap, _exchange, trimmer);
+    }
+
+    /// <summary>The libp2p host (listen addresses, streams, handlers).</summary>
+    public Libp2pHost Host { get; }
+
+    /// <summary>Known peers and their addresses, persisted in the data directory.</summary>
+    public PeerStore PeerStore { get; }
+
+    public PeerId PeerId => Host.PeerId;
+
+    /// <summary>Discovery and connection events. Bounded: the oldest is dropped when nobody reads.</summary>
+    public ChannelReader<MeshNodeEvent> Events => _events.Reader;
+
+    /// <summary>Creates the node, listens, and starts discovery, bootstrap and peer exchange.</summary>
+    public static async Task<MeshNode> StartAsync(MeshNodeOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        var store = await PeerStore.LoadAsync(
+            new PeerStoreOptions { DataDirectory = options.DataDirectory, LoggerFactory = options.LoggerFactory }, cancellationToken).ConfigureAwait(false);
+        var node = new MeshNode(options, store);
+        try
+        {
+            await node.StartCoreAsync(cancellationToken).ConfigureAwait(false);
+            return node;
+        }
+        catch
+        {
+            await node.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task StartCoreAsync(CancellationToken cancellationToken)
+    {
+        await Host.StartAsync(cancellationToken).ConfigureAwait(false);
+        _hostPump = PumpHostEventsAsync(_stopping.Token);
+        _storeWriter = WriteStoreAsync(_stopping.Token);
+        _maintenance.Start();
+
+        foreach (var peer in _options.BootstrapPeers)
+        {
+            Publish(new MeshPeerDiscovered(peer.PeerId!, [peer.WithoutPeerId()], "bootstrap"));
+        }
+
+        _bootstrap?.Start();
+
+        if (_options.DialStoredPeers)
+        {
+            foreach (var record in PeerStore.GetAll())
+            {
+                if (record.PeerId != PeerId && record.Addresses.Count > 0)
+                {
+                    OnDiscovered(record.PeerId, record.Addresses.Select(a => a.Address).ToList(), "peerstore", record: false);
+                }
+            }
+        }
+
+        if (_options.EnableMdns)
+        {
+            _mdns = new MdnsDiscovery(PeerId, () => Host.ListenAddresses, new MdnsOptions
+            {
+                Interfaces = _options.MdnsInterfaces,
+                TimeProvider = _options.TimeProvider,
+                LoggerFactory = _options.LoggerFactory,
+            });
+            await _mdns.StartAsync(cancellationToken).ConfigureAwait(false);
+            _mdnsPump = PumpMdnsAsync(_mdns, _stopping.Token);
+        }
+    }
+
+    /// <summary>Records a peer learned from <paramref name="source"/>, announces it and dials it unless connected.</summary>
+    internal void OnDiscovered(PeerId peer, IReadOnlyList<Multiaddr> addresses, string source, bool record = true)
+    {
+        if (peer == PeerId || addresses.Count == 0 || Volatile.Read(ref _disposed) != 0)
+        {
+            return;
+        }
+
+        if (record)
+        {
+            PeerStore.AddAddresses(peer, addresses, source);
+            _storeDirty.Writer.TryWrite(true);
+        }
+
+        Publish(new MeshPeerDiscovered(peer, addresses, source));
+        if (Host.GetConnections(peer).Count > 0)
+        {
+            return;
+        }
+
+        _dials.GetOrAdd(peer, p => DialAnyAsync(p, addresses));
+    }
+
+    private async Task DialAnyAsync(PeerId peer, IReadOnlyList<Multiaddr> addresses)
+    {
+        await Task.Yield();
+        try
+        {
+            foreach (var address in addresses)
+            {
+                if (_stopping.IsCancellationRequested)
+                {
+                    return;
+                }
+
+                try
+                {
+                    await Host.DialAsync(address.WithoutPeerId().WithPeerId(peer), _stopping.Token).ConfigureAwait(false);
+                    return;
+                }
+                catch (Exception e) when (e is MeshException or OperationCanceledException or ObjectDisposedException)
+                {
+                    Log.DialFailed(_logger, peer.ToString(), address.ToString(), e.Message);
+                }
+            }
+        }
+        finally
+        {
+            _dials.TryRemove(peer, out _);
+        }
+    }
+
+    private async Task PumpHostEventsAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await foreach (var e in Host.Events.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                switch (e)
+                {
+                    case PeerConnected c:
+                        _view.OnConnected(c.Connection);
+                        _maintenance.OnConnectionOpened(c.Peer, c.Connection.RemoteAddress);
+                        break;
+                    case PeerDisconnected d:
+                        _maintenance.OnConnectionClosed(d.Peer);
+                        break;
+                    case PeerIdentified i:
+                        if (i.Info.ListenAddrs.Count > 0)
+                        {
+                            PeerStore.AddAddresses(i.Peer, i.Info.ListenAddrs, "identify");
+                        }
+
+                        PeerStore.SetProtocols(i.Peer, i.Info.Protocols);
+                        PeerStore.SetAgentVersion(i.Peer, i.Info.AgentVersion);
+                        _storeDirty.Writer.TryWrite(true);
+                        break;
+                }
+
+                Publish(new MeshHostEvent(e));
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task PumpMdnsAsync(MdnsDiscovery mdns, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await foreach (var found in mdns.Discovered.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (!found.IsGone)
+                {
+                    OnDiscovered(found.PeerId, found.Multiaddrs, MdnsDiscovery.Source);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>Writes the peer store shortly after it changed (coalescing bursts), and once more at shutdown.</summary>
+    private async Task WriteStoreAsync(CancellationToken cancellationToken)
+    {
+        if (PeerStore.FilePath is null)
+        {
+            return;
+        }
+
+        try
+        {
+            while (await _storeDirty.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                await Task.Delay(_options.PeerStoreSaveDelay, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
+                _storeDirty.Reader.TryRead(out _);
+                await SaveStoreAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task SaveStoreAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await PeerStore.SaveAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException e)
+        {
+            Log.PeerStoreSaveFailed(_logger, e.Message);
+        }
+    }
+
+    private void Publish(MeshNodeEvent e) => _events.Writer.TryWrite(e);
+
+    /// <summary>Stops discovery and dialling, closes every connection, writes the peer store. Idempotent.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        if (_mdns is not null)
+        {
+            await _mdns.DisposeAsync().ConfigureAwait(false);
+        }
+
+        await _maintenance.DisposeAsync().ConfigureAwait(false);
+        await Task.WhenAll(_dials.Values).ConfigureAwait(false);
+        await Host.DisposeAsync().ConfigureAwait(false);
+        await Task.WhenAll(_hostPump, _mdnsPump, _storeWriter).ConfigureAwait(false);
+        if (PeerStore.FilePath is not null)
+        {
+            await SaveStoreAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+
+        _events.Writer.TryComplete();
+        _stopping.Dispose();
+    }
+
+    private sealed class DiscoverySink(MeshNode node) : IDiscoveredPeerSink
+    {
+        public void AddPeer(PeerId peer, IReadOnlyList<Multiaddr> addresses, string source) => node.OnDiscovered(peer, addresses, source);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 4100, EventName = "MeshDialFailed", Level = LogLevel.Debug, Message = "dial of {PeerId} at {Address} failed: {Reason}")]
+        public static partial void DialFailed(ILogger logger, string peerId, string address, string reason);
+
+        [LoggerMessage(EventId = 4101, EventName = "PeerStoreSaveFailed", Level = LogLevel.Warning, Message = "could not write the peer store: {Reason}")]
+        public static partial void PeerStoreSaveFailed(ILogger logger, string reason);
+    }
+}

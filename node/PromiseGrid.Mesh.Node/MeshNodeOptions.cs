@@ -1,0 +1,59 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using PromiseGrid.Mesh.Identity;
+using PromiseGrid.Mesh.Multiformats;
+using PromiseGrid.Mesh.Node.Mesh;
+
+namespace PromiseGrid.Mesh.Node;
+
+/// <summary>Options of a <see cref="MeshNode"/>; every default is what <c>pgnode run</c> uses.</summary>
+public sealed record MeshNodeOptions
+{
+    /// <summary>The node's identity (required).</summary>
+    public IdentityKeyPair? Identity { get; init; }
+
+    /// <summary>Listen addresses (default none: a client-only node).</summary>
+    public IReadOnlyList<Multiaddr> ListenAddresses { get; init; } = [];
+
+    /// <summary>Where the peer store (<c>peers.json</c>) lives; <c>null</c> keeps it in memory only.</summary>
+    public string? DataDirectory { get; init; }
+
+    /// <summary>Run mDNS discovery (default off).</summary>
+    public bool EnableMdns { get; init; }
+
+    /// <summary>Interfaces for mDNS; empty means every up, multicast-capable, non-loopback interface.</summary>
+    public IReadOnlyList<string> MdnsInterfaces { get; init; } = [];
+
+    /// <summary>Bootstrap peers (each must end in <c>/p2p/&lt;id&gt;</c>), dialled at start and redialled with backoff.</summary>
+    public IReadOnlyList<Multiaddr> BootstrapPeers { get; init; } = [];
+
+    /// <summary>Serve and use <c>/promisegrid/pex/1.0.0</c> (default on).</summary>
+    public bool EnablePeerExchange { get; init; } = true;
+
+    /// <summary>Dial the peers remembered in the peer store at start (default on).</summary>
+    public bool DialStoredPeers { get; init; } = true;
+
+    /// <summary>Connection water marks and protection.</summary>
+    public ConnectionManagerOptions ConnectionManager { get; init; } = ConnectionManagerOptions.Default;
+
+    /// <summary>Serve <c>/perf/1.0.0</c> and <c>/echo/1.0.0</c> besides identify and ping.</summary>
+    public bool EnableDiagnostics { get; init; } = true;
+
+    /// <summary>How long after a change the peer store is written (writes are coalesced).</summary>
+    public TimeSpan PeerStoreSaveDelay { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    public ILoggerFactory LoggerFactory { get; init; } = NullLoggerFactory.Instance;
+
+    public void Validate()
+    {
+        ArgumentNullException.ThrowIfNull(Identity);
+        if (BootstrapPeers.Any(p => p.PeerId is null))
+        {
+            throw new ArgumentException("every bootstrap peer address must end in /p2p/<peer id>", nameof(BootstrapPeers));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegative(PeerStoreSaveDelay.Ticks, nameof(PeerStoreSaveDelay));
+    }
+}
