@@ -121,4 +121,69 @@ public sealed class MeshFormationTests : IAsyncLifetime
         Assert.StartsWith(listenA, MeshNodeProcess.StringProperty(dialled, "addr"), StringComparison.Ordinal);
         Assert.Equal("inbound", MeshNodeProcess.StringProperty(accepted, "direction"));
     }
+
+    [Fact]
+    public async Task Bootstrap_PeerRestarts_NodeRedialsItAfterTheConnectionDrops()
+    {
+        await _mesh.CreateLanAsync(2);
+        var homeA = _mesh.CreateHome("a");
+        var listenA = $"/ip4/{_mesh.Lan.Hosts[0].Address}/tcp/4801";
+        var a = await _mesh.StartNodeAsync(0, homeA, "--listen", listenA);
+        var b = await _mesh.StartNodeAsync(1, _mesh.CreateHome("b"), "--bootstrap", a.LanAddress);
+        await b.WaitForConnectAsync(a, Timeout);
+
+        Assert.Equal(0, await a.StopAsync(Timeout));
+        await b.Process.WaitForEventAsync(e => MeshNodeProcess.Is(e, "peer:disconnect", a.PeerId), Timeout);
+        var bEventsAfterDrop = b.Process.EventCount;
+        // Same key and address, empty peer store: A cannot dial B, so only B's bootstrap redial can reconnect them.
+        var again = await _mesh.StartNodeAsync(0, _mesh.CreateHome("a-again") with { KeyFile = homeA.KeyFile }, "--listen", listenA);
+
+        Assert.Equal(a.PeerId, again.PeerId);
+        var redialled = await b.WaitForConnectAsync(again, Timeout, bEventsAfterDrop);
+        var accepted = await again.WaitForConnectAsync(b, Timeout);
+        Assert.Equal("outbound", MeshNodeProcess.StringProperty(redialled, "direction"));
+        Assert.Equal("inbound", MeshNodeProcess.StringProperty(accepted, "direction"));
+    }
+
+    [Fact]
+    public async Task PeerExchange_TwoRoutedLansJoinedByOneBootstrapNode_MdnsStaysOnEachLanAndEveryNodeConnectsToEveryOther()
+    {
+        var lanA = await _mesh.CreateLanAsync(3);
+        var lanB = await _mesh.CreateLanAsync(2, new Harness.VirtualLanOptions { SubnetPrefix = "10.78.0" });
+        var hubOnB = await LanRouter.JoinAsync(lanA, lanB);
+        var hub = await _mesh.StartNodeAsync(
+            lanA.Hosts[0], _mesh.CreateHome("hub"), "--listen", $"/ip4/{lanA.Hosts[0].Address}/tcp/0", "--listen", $"/ip4/{hubOnB}/tcp/0");
+
+        // One at a time, each once the hub has identified it, so every later node learns every earlier one from the hub.
+        List<MeshNodeProcess> nodes = [];
+        foreach (var (host, name, hubAddress) in new[]
+        {
+            (lanA.Hosts[1], "a1", hub.LanAddress), (lanA.Hosts[2], "a2", hub.LanAddress),
+            (lanB.Hosts[0], "b1", hub.AddressOn(hubOnB)), (lanB.Hosts[1], "b2", hub.AddressOn(hubOnB)),
+        })
+        {
+            var node = await _mesh.StartNodeAsync(host, _mesh.CreateHome(name), [.. Mdns, "--bootstrap", hubAddress]);
+            await hub.WaitForIdentifyAsync(node, Timeout);
+            nodes.Add(node);
+        }
+
+        var (a1, a2, b1, b2) = (nodes[0], nodes[1], nodes[2], nodes[3]);
+        await Task.WhenAll(
+            from node in nodes
+            from peer in nodes
+            where peer != node
+            select node.WaitForConnectAsync(peer, Timeout));
+        await Task.WhenAll(
+            a1.WaitForDiscoveryAsync(a2, "mdns", Timeout), a2.WaitForDiscoveryAsync(a1, "mdns", Timeout),
+            b1.WaitForDiscoveryAsync(b2, "mdns", Timeout), b2.WaitForDiscoveryAsync(b1, "mdns", Timeout),
+            b1.WaitForDiscoveryAsync(a1, "exchange", Timeout), b1.WaitForDiscoveryAsync(a2, "exchange", Timeout),
+            b2.WaitForDiscoveryAsync(a1, "exchange", Timeout), b2.WaitForDiscoveryAsync(a2, "exchange", Timeout));
+
+        foreach (var (node, neighbour) in new[] { (a1, a2), (a2, a1), (b1, b2), (b2, b1) })
+        {
+            Assert.True(
+                node.DiscoveredPeers("mdns").SetEquals([neighbour.PeerId]),
+                $"{node.Name} should find only {neighbour.Name} by mDNS.\n{_mesh.DescribeAll()}");
+        }
+    }
 }

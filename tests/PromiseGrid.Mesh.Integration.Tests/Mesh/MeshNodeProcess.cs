@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net;
 using System.Text;
 using System.Text.Json;
 using PromiseGrid.Mesh.Integration.Tests.Cli;
@@ -47,8 +48,13 @@ internal sealed class MeshNodeProcess
     /// <summary>Dialable addresses from the <c>listening</c> event (each ending in <c>/p2p/&lt;PeerId&gt;</c>).</summary>
     public IReadOnlyList<string> Addrs { get; }
 
-    /// <summary>The first listen address on the LAN (not loopback), with <c>/p2p/</c>.</summary>
-    public string LanAddress => Addrs.First(a => a.StartsWith($"/ip4/{Host.Address}/tcp/", StringComparison.Ordinal));
+    /// <summary>The first listen address on the host's LAN interface, with <c>/p2p/</c>.</summary>
+    public string LanAddress => AddressOn(Host.Address ?? throw new InvalidOperationException($"{Name}: host has no LAN address."));
+
+    /// <summary>The first listen address on IPv4 address <paramref name="ip"/>, with <c>/p2p/</c>.</summary>
+    public string AddressOn(IPAddress ip) =>
+        Addrs.FirstOrDefault(a => a.StartsWith($"/ip4/{ip}/tcp/", StringComparison.Ordinal))
+        ?? throw new InvalidOperationException($"{Name} does not listen on {ip}: {string.Join(", ", Addrs)}");
 
     public static bool Is(JsonElement e, string eventName, string peerId) =>
         PgnodeProcess.Event(e) == eventName

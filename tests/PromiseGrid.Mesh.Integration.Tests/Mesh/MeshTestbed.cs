@@ -1,13 +1,14 @@
+using System.Globalization;
 using PromiseGrid.Mesh.Integration.Tests.Cli;
 using PromiseGrid.Mesh.Integration.Tests.Harness;
 
 namespace PromiseGrid.Mesh.Integration.Tests.Mesh;
 
 /// <summary>
-/// A mesh test's world: one <see cref="VirtualLan"/>, a temporary directory holding every node's
+/// A mesh test's world: one or more <see cref="VirtualLan"/>s, a temporary directory holding every node's
 /// key and data directory, and the pgnode processes started in the LAN's host namespaces.
 /// <see cref="DisposeAsync"/> stops every process (also those still starting or already
-/// stopped), deletes the LAN's namespaces and the directory; it is safe after a failed test and
+/// stopped), deletes the LANs' namespaces and the directory; it is safe after a failed test and
 /// idempotent.
 /// </summary>
 internal sealed class MeshTestbed : IAsyncDisposable
@@ -19,21 +20,31 @@ internal sealed class MeshTestbed : IAsyncDisposable
     private readonly Lock _gate = new();
     private readonly List<ManagedProcess> _processes = [];
     private readonly List<MeshNodeProcess> _nodes = [];
-    private VirtualLan? _lan;
+    private readonly List<VirtualLan> _lans = [];
     private Task? _disposeTask;
 
-    /// <summary>The LAN; throws before <see cref="CreateLanAsync"/>.</summary>
-    public VirtualLan Lan => _lan ?? throw new InvalidOperationException("CreateLanAsync was not called.");
-
-    /// <summary>Creates the LAN of <paramref name="hostCount"/> hosts (10.77.0.1 …), once.</summary>
-    public async Task CreateLanAsync(int hostCount)
+    /// <summary>The first LAN; throws before <see cref="CreateLanAsync"/>.</summary>
+    public VirtualLan Lan
     {
-        if (_lan is not null)
+        get
         {
-            throw new InvalidOperationException("The testbed already has a LAN.");
+            lock (_gate)
+            {
+                return _lans.Count > 0 ? _lans[0] : throw new InvalidOperationException("CreateLanAsync was not called.");
+            }
+        }
+    }
+
+    /// <summary>Creates a LAN of <paramref name="hostCount"/> hosts (10.77.0.1 … unless <paramref name="options"/> say otherwise).</summary>
+    public async Task<VirtualLan> CreateLanAsync(int hostCount, VirtualLanOptions? options = null)
+    {
+        var lan = await VirtualLan.CreateAsync(hostCount, options).WaitAsync(StartTimeout);
+        lock (_gate)
+        {
+            _lans.Add(lan);
         }
 
-        _lan = await VirtualLan.CreateAsync(hostCount).WaitAsync(StartTimeout);
+        return lan;
     }
 
     /// <summary>A fresh home (key file not created yet, empty data directory) for a node called <paramref name="name"/>.</summary>
@@ -53,14 +64,18 @@ internal sealed class MeshTestbed : IAsyncDisposable
             ?? throw new InvalidOperationException("pgnode id printed no peerId.");
     }
 
+    /// <summary>Starts a node in host <paramref name="hostIndex"/> of the first LAN (see the other overload).</summary>
+    public Task<MeshNodeProcess> StartNodeAsync(int hostIndex, MeshNodeHome home, params string[] extraArgs) =>
+        StartNodeAsync(Lan.Hosts[hostIndex], home, extraArgs);
+
     /// <summary>
-    /// Starts <c>pgnode run --json --key &lt;home&gt; --data-dir &lt;home&gt;</c> in host <paramref name="hostIndex"/>,
-    /// listening on <c>/ip4/10.77.0.(hostIndex+1)/tcp/0</c> unless <paramref name="extraArgs"/> has <c>--listen</c>;
+    /// Starts <c>pgnode run --json --key &lt;home&gt; --data-dir &lt;home&gt;</c> in <paramref name="host"/>,
+    /// listening on <c>/ip4/&lt;host address&gt;/tcp/0</c> unless <paramref name="extraArgs"/> has <c>--listen</c>;
     /// returns once it printed <c>listening</c>.
     /// </summary>
-    public async Task<MeshNodeProcess> StartNodeAsync(int hostIndex, MeshNodeHome home, params string[] extraArgs)
+    public async Task<MeshNodeProcess> StartNodeAsync(NetworkNamespace host, MeshNodeHome home, params string[] extraArgs)
     {
-        var host = Lan.Hosts[hostIndex];
+        ArgumentNullException.ThrowIfNull(host);
         var args = new List<string> { RepoPaths.RequirePgnodeBuilt(), "run", "--json", "--key", home.KeyFile, "--data-dir", home.DataDirectory };
         if (!extraArgs.Contains("--listen"))
         {
@@ -108,6 +123,23 @@ internal sealed class MeshTestbed : IAsyncDisposable
         }
     }
 
+    private static async Task StopAndDisposeAsync(ManagedProcess process)
+    {
+        if (!process.HasExited)
+        {
+            try
+            {
+                await IpCommand.RunAsync("kill", ["-TERM", process.Id.ToString(CultureInfo.InvariantCulture)]);
+            }
+            catch (InvalidOperationException)
+            {
+                // Exited in between; the dispose below still runs.
+            }
+        }
+
+        await process.DisposeAsync();
+    }
+
     private async Task DisposeCoreAsync()
     {
         List<Exception> failures = [];
@@ -119,19 +151,26 @@ internal sealed class MeshTestbed : IAsyncDisposable
 
         try
         {
-            // In parallel: each may wait out its graceful-stop period.
-            await Task.WhenAll(processes.Select(p => p.DisposeAsync().AsTask()));
+            // SIGTERM first (pgnode does not stop on stdin EOF), so each dispose sees a clean exit instead of waiting
+            // out its grace period; in parallel, since any of them may still have to be killed.
+            await Task.WhenAll(processes.Select(StopAndDisposeAsync));
         }
         catch (Exception ex)
         {
             failures.Add(ex);
         }
 
-        if (_lan is not null)
+        VirtualLan[] lans;
+        lock (_gate)
+        {
+            lans = [.. _lans];
+        }
+
+        foreach (var lan in lans)
         {
             try
             {
-                await _lan.DisposeAsync();
+                await lan.DisposeAsync();
             }
             catch (Exception ex)
             {
