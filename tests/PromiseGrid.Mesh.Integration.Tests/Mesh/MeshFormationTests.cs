@@ -1,10 +1,14 @@
+using PromiseGrid.Mesh.Integration.Tests.Harness;
+
 namespace PromiseGrid.Mesh.Integration.Tests.Mesh;
 
 /// <summary>
 /// How real <c>pgnode run</c> processes form a mesh on virtual LANs (network namespaces the tests
 /// create and delete; needs root and iproute2): mDNS on one LAN, bootstrap plus peer exchange
-/// without mDNS, reconnection from the persisted peer store, and a bootstrap peer that comes up
-/// late. Nodes listen on their LAN address; mDNS runs only on the LAN interface <c>pgm0</c>.
+/// without mDNS, reconnection from the persisted peer store, a bootstrap peer that comes up late or
+/// restarts, and two routed LANs joined only through one bootstrap node. Nodes listen on their LAN
+/// address; mDNS runs only on the LAN interface <c>pgm0</c>. Nodes are stopped with SIGTERM, the
+/// way an operator stops the daemon.
 /// </summary>
 public sealed class MeshFormationTests : IAsyncLifetime
 {
@@ -149,7 +153,7 @@ public sealed class MeshFormationTests : IAsyncLifetime
     public async Task PeerExchange_TwoRoutedLansJoinedByOneBootstrapNode_MdnsStaysOnEachLanAndEveryNodeConnectsToEveryOther()
     {
         var lanA = await _mesh.CreateLanAsync(3);
-        var lanB = await _mesh.CreateLanAsync(2, new Harness.VirtualLanOptions { SubnetPrefix = "10.78.0" });
+        var lanB = await _mesh.CreateLanAsync(2, new VirtualLanOptions { SubnetPrefix = "10.78.0" });
         var hubOnB = await LanRouter.JoinAsync(lanA, lanB);
         var hub = await _mesh.StartNodeAsync(
             lanA.Hosts[0], _mesh.CreateHome("hub"), "--listen", $"/ip4/{lanA.Hosts[0].Address}/tcp/0", "--listen", $"/ip4/{hubOnB}/tcp/0");
