@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using PromiseGrid.Mesh.Integration.Tests.Cli;
 using PromiseGrid.Mesh.Integration.Tests.Harness;
 
@@ -62,6 +63,14 @@ internal sealed class MeshTestbed : IAsyncDisposable
         Assert.True(code == 0, $"pgnode id failed with {code}: {stderr}");
         return MeshNodeProcess.StringProperty(Assert.Single(events), "peerId")
             ?? throw new InvalidOperationException("pgnode id printed no peerId.");
+    }
+
+    /// <summary>The <c>peer</c> lines of <c>pgnode peers --data-dir &lt;home&gt; --json</c>: the node's persisted peer store.</summary>
+    public static async Task<IReadOnlyList<JsonElement>> ListStoredPeersAsync(MeshNodeHome home)
+    {
+        var (code, events, stderr) = await PgnodeProcess.ExecAsync("peers", "--data-dir", home.DataDirectory, "--json");
+        Assert.True(code == 0, $"pgnode peers failed with {code}: {stderr}");
+        return [.. events.Where(e => PgnodeProcess.Event(e) == "peer")];
     }
 
     /// <summary>Starts a node in host <paramref name="hostIndex"/> of the first LAN (see the other overload).</summary>
