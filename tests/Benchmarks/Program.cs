@@ -2,11 +2,17 @@ using BenchmarkDotNet.Running;
 
 // Hot-path micro-benchmarks (BenchmarkDotNet):
 //   dotnet run -c Release --project tests/Benchmarks -- --filter '*'
-// End-to-end mesh runner (real processes over loopback, beside js-libp2p and raw TCP):
+// End-to-end libp2p runner (real processes over loopback, beside js-libp2p and raw TCP):
 //   dotnet run -c Release --project tests/Benchmarks -- mesh
 if (args.Length > 0 && args[0] == "mesh")
 {
     return await PromiseGrid.Mesh.Benchmarks.Mesh.MeshBenchmarkRunner.RunAsync(args[1..]);
+}
+
+// mDNS mesh formation in a network namespace (root): dotnet run -c Release --project tests/Benchmarks -- discovery
+if (args.Length > 0 && args[0] == "discovery")
+{
+    return await PromiseGrid.Mesh.Benchmarks.Discovery.DiscoveryBenchmarkRunner.RunAsync(args[1..]);
 }
 
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

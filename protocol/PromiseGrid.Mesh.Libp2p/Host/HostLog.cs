@@ -25,6 +25,9 @@ internal static partial class HostLog
     [LoggerMessage(EventId = 1406, EventName = "HostHandlerFailed", Level = LogLevel.Warning, Message = "handler for {ProtocolId} on stream {StreamId} from {PeerId} failed")]
     public static partial void HandlerFailed(ILogger logger, string protocolId, uint streamId, string peerId, Exception exception);
 
+    [LoggerMessage(EventId = 1408, EventName = "HostHandlerStreamEnded", Level = LogLevel.Debug, Message = "handler for {ProtocolId} on stream {StreamId} from {PeerId} ended: the remote reset the stream or closed the connection")]
+    public static partial void HandlerStreamEnded(ILogger logger, string protocolId, uint streamId, string peerId, Exception exception);
+
     [LoggerMessage(EventId = 1407, EventName = "HostIdentifyFailed", Level = LogLevel.Information, Message = "identify of {PeerId} failed")]
     public static partial void IdentifyFailed(ILogger logger, string peerId, Exception exception);
 

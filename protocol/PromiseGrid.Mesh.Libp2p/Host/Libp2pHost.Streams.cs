@@ -44,7 +44,12 @@ public sealed partial class Libp2pHost
         }
         catch (Exception ex)
         {
-            if (!_shutdown.IsCancellationRequested)
+            if (ex is StreamResetException { IsRemote: true } or ConnectionClosedException)
+            {
+                // The remote went away mid-stream: normal on a network, not a handler bug.
+                HostLog.HandlerStreamEnded(_logger, protocol, stream.Id, connection.RemotePeer.ToString(), ex);
+            }
+            else if (!_shutdown.IsCancellationRequested)
             {
                 HostLog.HandlerFailed(_logger, protocol, stream.Id, connection.RemotePeer.ToString(), ex);
             }

@@ -19,7 +19,8 @@ internal static class MeshBenchmarkRunner
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var sizes = Arg(args, "--sizes")?.Split(',').Select(long.Parse).ToArray() ?? [100L << 20, 1L << 30];
+        var sizesArg = Arg(args, "--sizes");
+        var sizes = sizesArg == "none" ? [] : sizesArg?.Split(',').Select(long.Parse).ToArray() ?? [100L << 20, 1L << 30];
         var repeat = int.Parse(Arg(args, "--repeat") ?? "3", CultureInfo.InvariantCulture);
         var root = FindRoot();
         var pgnode = Path.Combine(root, "node", "pgnode", "bin", "Release", "net10.0", "pgnode.dll");
@@ -135,6 +136,9 @@ internal static class MeshBenchmarkRunner
                     samples.Add(elapsed);
                 }
             }
+
+            // js-libp2p accepts at most 5 inbound connections per second per host by default.
+            await Task.Delay(250);
         }
 
         return Median(samples);
