@@ -51,6 +51,33 @@ public sealed class MeshFormationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Mdns_NodeLeavesAndRejoinsWithAFreshPeerStore_OthersSeeItGoThenFindAndConnectToItAgain()
+    {
+        await _mesh.CreateLanAsync(3);
+        var homes = Enumerable.Range(0, 3).Select(i => _mesh.CreateHome($"node{i + 1}")).ToList();
+        var nodes = await Task.WhenAll(Enumerable.Range(0, 3).Select(i => _mesh.StartNodeAsync(i, homes[i], Mdns)));
+        var (leaver, stayers) = (nodes[0], nodes[1..]);
+        await Task.WhenAll(stayers.Select(n => n.WaitForConnectAsync(leaver, Timeout)));
+
+        Assert.Equal(0, await leaver.StopAsync(Timeout));
+        await Task.WhenAll(stayers.Select(n => n.Process.WaitForEventAsync(e => MeshNodeProcess.Is(e, "peer:disconnect", leaver.PeerId), Timeout)));
+        var marks = stayers.Select(n => n.Process.EventCount).ToList();
+        // Same key, empty peer store: only mDNS can bring it back.
+        var back = await _mesh.StartNodeAsync(0, _mesh.CreateHome("node1-again") with { KeyFile = homes[0].KeyFile }, Mdns);
+
+        Assert.Equal(leaver.PeerId, back.PeerId);
+        for (var i = 0; i < stayers.Length; i++)
+        {
+            var found = await stayers[i].WaitForDiscoveryAsync(back, "mdns", Timeout, marks[i]);
+            await stayers[i].WaitForConnectAsync(back, Timeout, marks[i]);
+            await back.WaitForDiscoveryAsync(stayers[i], "mdns", Timeout);
+            await back.WaitForConnectAsync(stayers[i], Timeout);
+            var transport = back.LanAddress[..back.LanAddress.IndexOf("/p2p/", StringComparison.Ordinal)];
+            Assert.Contains(MeshNodeProcess.AddrsOf(found), x => x.StartsWith(transport, StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
     public async Task PeerExchange_TwoNodesBootstrappedFromAThirdWithoutMdns_LearnAndConnectToEachOther()
     {
         await _mesh.CreateLanAsync(3);
