@@ -39,7 +39,9 @@ internal sealed class MeshTestbed : IAsyncDisposable
     /// <summary>Creates a LAN of <paramref name="hostCount"/> hosts (10.77.0.1 … unless <paramref name="options"/> say otherwise).</summary>
     public async Task<VirtualLan> CreateLanAsync(int hostCount, VirtualLanOptions? options = null)
     {
-        var lan = await VirtualLan.CreateAsync(hostCount, options).WaitAsync(StartTimeout);
+        // Not cut short with WaitAsync, which would leak a LAN finished after the timeout: every ip command
+        // inside is bounded by IpCommand.DefaultTimeout, and a failed creation removes what it made.
+        var lan = await VirtualLan.CreateAsync(hostCount, options);
         lock (_gate)
         {
             _lans.Add(lan);
