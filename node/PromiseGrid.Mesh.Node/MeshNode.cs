@@ -167,28 +167,47 @@ public sealed partial class MeshNode : IAsyncDisposable
         _dials.GetOrAdd(peer, p => DialAnyAsync(p, addresses));
     }
 
+    /// <summary>
+    /// Dials <paramref name="peer"/> at each of its addresses in turn; if every address fails, tries
+    /// again after a growing, jittered delay (<see cref="MeshNodeOptions.DialRetryDelays"/>), so a
+    /// peer that was busy or not yet listening when it was discovered is still reached.
+    /// </summary>
     private async Task DialAnyAsync(PeerId peer, IReadOnlyList<Multiaddr> addresses)
     {
         await Task.Yield();
         try
         {
-            foreach (var address in addresses)
+            for (var attempt = 0; ; attempt++)
             {
-                if (_stopping.IsCancellationRequested)
+                foreach (var address in addresses)
+                {
+                    if (_stopping.IsCancellationRequested || Host.GetConnections(peer).Count > 0)
+                    {
+                        return;
+                    }
+
+                    try
+                    {
+                        await Host.DialAsync(address.WithoutPeerId().WithPeerId(peer), _stopping.Token).ConfigureAwait(false);
+                        return;
+                    }
+                    catch (Exception e) when (e is MeshException or OperationCanceledException or ObjectDisposedException)
+                    {
+                        Log.DialFailed(_logger, peer.ToString(), address.ToString(), e.Message);
+                    }
+                }
+
+                if (attempt >= _options.DialRetryDelays.Count)
                 {
                     return;
                 }
 
-                try
-                {
-                    await Host.DialAsync(address.WithoutPeerId().WithPeerId(peer), _stopping.Token).ConfigureAwait(false);
-                    return;
-                }
-                catch (Exception e) when (e is MeshException or OperationCanceledException or ObjectDisposedException)
-                {
-                    Log.DialFailed(_logger, peer.ToString(), address.ToString(), e.Message);
-                }
+                var delay = _options.DialRetryDelays[attempt] * (0.8 + (0.4 * Random.Shared.NextDouble()));
+                await Task.Delay(delay, _options.TimeProvider, _stopping.Token).ConfigureAwait(false);
             }
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
         }
         finally
         {

@@ -33,6 +33,14 @@ public sealed record MeshNodeOptions
     /// <summary>Dial the peers remembered in the peer store at start (default on).</summary>
     public bool DialStoredPeers { get; init; } = true;
 
+    /// <summary>
+    /// Delays before redialling a discovered peer whose every address failed (each ±20 % jitter);
+    /// after the last one the node waits for the peer to be discovered again.
+    /// Default 0.5, 1, 2, 4, 8, 16 s.
+    /// </summary>
+    public IReadOnlyList<TimeSpan> DialRetryDelays { get; init; } =
+        [TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(8), TimeSpan.FromSeconds(16)];
+
     /// <summary>Connection water marks and protection.</summary>
     public ConnectionManagerOptions ConnectionManager { get; init; } = ConnectionManagerOptions.Default;
 
