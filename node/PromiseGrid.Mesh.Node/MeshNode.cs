@@ -111,14 +111,13 @@ public sealed partial class MeshNode : IAsyncDisposable
         await Host.StartAsync(cancellationToken).ConfigureAwait(false);
         _hostPump = PumpHostEventsAsync(_stopping.Token);
         _storeWriter = WriteStoreAsync(_stopping.Token);
-        _maintenance.Start();
-
         foreach (var peer in _options.BootstrapPeers)
         {
             Publish(new MeshPeerDiscovered(peer.PeerId!, [peer.WithoutPeerId()], "bootstrap"));
         }
 
-        _bootstrap?.Start();
+        // Starts the bootstrap dialer, peer exchange and the trimmer.
+        _maintenance.Start();
 
         if (_options.DialStoredPeers)
         {

@@ -12,6 +12,9 @@ internal static partial class Log
     [LoggerMessage(3201, LogLevel.Warning, "Peer exchange request from {PeerId} failed; stream reset", EventName = "PexServeFailed")]
     public static partial void ServeFailed(ILogger logger, PeerId peerId, Exception exception);
 
+    [LoggerMessage(3209, LogLevel.Debug, "Peer exchange request from {PeerId} ended: the requester reset the stream or closed the connection", EventName = "PexServeAbandoned")]
+    public static partial void ServeAbandoned(ILogger logger, PeerId peerId, Exception exception);
+
     [LoggerMessage(3202, LogLevel.Debug, "Peer exchange with {PeerId} returned {PeerCount} peers, {NewCount} usable", EventName = "PexReceived")]
     public static partial void Received(ILogger logger, PeerId peerId, int peerCount, int newCount);
 

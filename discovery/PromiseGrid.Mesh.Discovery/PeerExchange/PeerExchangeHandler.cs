@@ -59,6 +59,13 @@ public sealed class PeerExchangeHandler
             PexMetrics.Serve("failure");
             stream.Reset();
         }
+        catch (Exception e) when (e is StreamResetException { IsRemote: true } or ConnectionClosedException)
+        {
+            // The requester went away (a normal shutdown, a dropped link): not worth a warning.
+            Log.ServeAbandoned(_logger, remotePeer, e);
+            PexMetrics.Serve("failure");
+            stream.Reset();
+        }
         catch (MeshException e)
         {
             Log.ServeFailed(_logger, remotePeer, e);

@@ -143,16 +143,16 @@ public sealed class JsInteropTests(InteropHostFixture fixture) : IClassFixture<I
     private async Task<PeerConnection> WaitForConnectionAsync(Identity.PeerId peer)
     {
         using var cts = new CancellationTokenSource(Timeout);
-        while (true)
+        IReadOnlyList<PeerConnection> connections;
+        while ((connections = fixture.Host.GetConnections(peer)).Count == 0)
         {
-            var connections = fixture.Host.GetConnections(peer);
-            if (connections.Count > 0)
+            // The inbound side registers the connection as its upgrade completes; wait for that event.
+            await fixture.Host.Events.WaitToReadAsync(cts.Token);
+            while (fixture.Host.Events.TryRead(out _))
             {
-                return connections[0];
             }
-
-            // The connection is registered before js's dial returns; this only covers event-loop lag.
-            await Task.Delay(20, cts.Token);
         }
+
+        return connections[0];
     }
 }
