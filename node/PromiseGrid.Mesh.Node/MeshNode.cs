@@ -163,7 +163,11 @@ public sealed partial class MeshNode : IAsyncDisposable
             return;
         }
 
-        _dials.GetOrAdd(peer, p => DialAnyAsync(p, addresses));
+        // Both ends of a LAN hear each other's mDNS answers at once; if both dialled, every pair
+        // would hold two connections. The end with the smaller peer id dials at once, the other
+        // waits a little and dials only if no connection has appeared by then.
+        var delay = source == MdnsDiscovery.Source && PeerId.CompareTo(peer) > 0 ? _options.SimultaneousDialDelay : TimeSpan.Zero;
+        _dials.GetOrAdd(peer, p => DialAnyAsync(p, addresses, delay));
     }
 
     /// <summary>
@@ -171,11 +175,16 @@ public sealed partial class MeshNode : IAsyncDisposable
     /// again after a growing, jittered delay (<see cref="MeshNodeOptions.DialRetryDelays"/>), so a
     /// peer that was busy or not yet listening when it was discovered is still reached.
     /// </summary>
-    private async Task DialAnyAsync(PeerId peer, IReadOnlyList<Multiaddr> addresses)
+    private async Task DialAnyAsync(PeerId peer, IReadOnlyList<Multiaddr> addresses, TimeSpan initialDelay)
     {
         await Task.Yield();
         try
         {
+            if (initialDelay > TimeSpan.Zero)
+            {
+                await Task.Delay(initialDelay, _options.TimeProvider, _stopping.Token).ConfigureAwait(false);
+            }
+
             for (var attempt = 0; ; attempt++)
             {
                 foreach (var address in addresses)

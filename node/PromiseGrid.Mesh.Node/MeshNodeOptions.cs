@@ -41,6 +41,13 @@ public sealed record MeshNodeOptions
     public IReadOnlyList<TimeSpan> DialRetryDelays { get; init; } =
         [TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(8), TimeSpan.FromSeconds(16)];
 
+    /// <summary>
+    /// When two nodes discover each other by mDNS, the one with the larger peer id waits this long
+    /// for the other's dial before dialling itself, so a pair ends up with one connection, not two.
+    /// Default 2 s.
+    /// </summary>
+    public TimeSpan SimultaneousDialDelay { get; init; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Connection water marks and protection.</summary>
     public ConnectionManagerOptions ConnectionManager { get; init; } = ConnectionManagerOptions.Default;
 

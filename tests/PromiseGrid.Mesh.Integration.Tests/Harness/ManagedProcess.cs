@@ -25,6 +25,8 @@ public sealed partial class ManagedProcess : IAsyncDisposable
     private readonly List<Waiter<string>> _textWaiters = [];
     private readonly StringBuilder _stderr = new();
     private readonly SemaphoreSlim _stdinLock = new(1, 1);
+    private static readonly TimeSpan ReaderDrainTimeout = TimeSpan.FromSeconds(5);
+
     private readonly Task _stdoutLoop;
     private readonly Task _stderrLoop;
     private bool _stdoutEnded;
@@ -298,6 +300,10 @@ public sealed partial class ManagedProcess : IAsyncDisposable
             throw new TimeoutException($"{Name} did not exit within {timeout}.\n{Describe()}");
         }
 
+        // Exit is seen before our readers reach the end of stdout/stderr: give them a moment, so
+        // every line the process printed is in Events/Stderr when this returns. (A descendant that
+        // inherited the pipes can keep them open; then we stop waiting and return what we have.)
+        await Task.WhenAny(Task.WhenAll(_stdoutLoop, _stderrLoop), Task.Delay(ReaderDrainTimeout, cancellationToken));
         return _process.ExitCode;
     }
 
