@@ -41,22 +41,4 @@ internal static class HostTestKit
         throw new InvalidOperationException("event stream ended");
     }
 
-    public static async Task<byte[]> ReadToEndAsync(PipeReader reader)
-    {
-        var output = new ArrayBufferWriter<byte>();
-        while (true)
-        {
-            var result = await reader.ReadAsync();
-            foreach (var segment in result.Buffer)
-            {
-                output.Write(segment.Span);
-            }
-
-            reader.AdvanceTo(result.Buffer.End);
-            if (result.IsCompleted)
-            {
-                return output.WrittenSpan.ToArray();
-            }
-        }
-    }
 }

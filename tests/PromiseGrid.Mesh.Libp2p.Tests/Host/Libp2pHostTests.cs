@@ -5,6 +5,7 @@ using PromiseGrid.Mesh.Identify;
 using PromiseGrid.Mesh.Identity;
 using PromiseGrid.Mesh.Multistream;
 using PromiseGrid.Mesh.Ping;
+using static PromiseGrid.Mesh.Libp2p.Tests.Testing.PipeTestKit;
 using static PromiseGrid.Mesh.Libp2p.Tests.Host.HostTestKit;
 
 namespace PromiseGrid.Mesh.Libp2p.Tests.Host;

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Time.Testing;
 using PromiseGrid.Mesh.Yamux;
+using static PromiseGrid.Mesh.Libp2p.Tests.Testing.PipeTestKit;
 using static PromiseGrid.Mesh.Libp2p.Tests.Yamux.YamuxTestKit;
 
 namespace PromiseGrid.Mesh.Libp2p.Tests.Yamux;

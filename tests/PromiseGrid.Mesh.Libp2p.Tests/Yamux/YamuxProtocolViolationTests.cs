@@ -1,4 +1,5 @@
 using PromiseGrid.Mesh.Yamux;
+using static PromiseGrid.Mesh.Libp2p.Tests.Testing.PipeTestKit;
 using static PromiseGrid.Mesh.Libp2p.Tests.Yamux.YamuxTestKit;
 
 namespace PromiseGrid.Mesh.Libp2p.Tests.Yamux;

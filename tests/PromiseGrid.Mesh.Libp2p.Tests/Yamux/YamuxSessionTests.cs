@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using PromiseGrid.Mesh.Yamux;
+using static PromiseGrid.Mesh.Libp2p.Tests.Testing.PipeTestKit;
 using static PromiseGrid.Mesh.Libp2p.Tests.Yamux.YamuxTestKit;
 
 namespace PromiseGrid.Mesh.Libp2p.Tests.Yamux;

@@ -1,5 +1,6 @@
 using PromiseGrid.Mesh.Abstractions;
 using PromiseGrid.Mesh.Yamux;
+using static PromiseGrid.Mesh.Libp2p.Tests.Testing.PipeTestKit;
 using static PromiseGrid.Mesh.Libp2p.Tests.Yamux.YamuxTestKit;
 
 namespace PromiseGrid.Mesh.Libp2p.Tests.Yamux;

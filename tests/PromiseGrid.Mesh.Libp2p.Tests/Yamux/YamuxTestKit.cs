@@ -51,25 +51,6 @@ internal static class YamuxTestKit
         return bytes;
     }
 
-    /// <summary>Reads until the end of <paramref name="reader"/>.</summary>
-    public static async Task<byte[]> ReadToEndAsync(PipeReader reader)
-    {
-        var output = new ArrayBufferWriter<byte>();
-        while (true)
-        {
-            var result = await reader.ReadAsync();
-            foreach (var segment in result.Buffer)
-            {
-                output.Write(segment.Span);
-            }
-
-            reader.AdvanceTo(result.Buffer.End);
-            if (result.IsCompleted)
-            {
-                return output.WrittenSpan.ToArray();
-            }
-        }
-    }
 
     /// <summary>Reads exactly <paramref name="count"/> bytes.</summary>
     public static async Task<byte[]> ReadExactlyAsync(PipeReader reader, int count)
