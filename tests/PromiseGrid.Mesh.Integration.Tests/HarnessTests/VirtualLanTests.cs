@@ -88,6 +88,18 @@ public sealed class VirtualLanTests
         var p = ManagedProcess.Start("sleep", ["300"], new ManagedProcessOptions { NetworkNamespace = ns.Name, GracefulStopTimeout = TimeSpan.Zero });
         try
         {
+            // `ip netns exec` enters the namespace a moment after it starts: only then is the
+            // process "inside" (before that, deleting the namespace leaves it running outside).
+            using (var inside = new CancellationTokenSource(Timeout))
+            {
+                while (!(await IpCommand.RunAsync("ip", ["netns", "pids", ns.Name], cancellationToken: inside.Token))
+                    .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                    .Contains(p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)))
+                {
+                    await Task.Delay(10, inside.Token);
+                }
+            }
+
             await ns.DisposeAsync().AsTask().WaitAsync(Timeout);
 
             await p.WaitForExitAsync(Timeout);
