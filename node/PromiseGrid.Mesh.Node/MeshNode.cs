@@ -26,7 +26,8 @@ public sealed partial class MeshNode : IAsyncDisposable
         new BoundedChannelOptions(1024) { FullMode = BoundedChannelFullMode.DropOldest });
     private readonly Channel<bool> _storeDirty = Channel.CreateBounded<bool>(
         new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
-    private readonly ConcurrentDictionary<PeerId, Task> _dials = new();
+    private readonly Dictionary<PeerId, Task> _dials = [];
+    private readonly Lock _dialsGate = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly HostConnectionView _view;
     private readonly MeshMaintenance _maintenance;
@@ -167,7 +168,14 @@ public sealed partial class MeshNode : IAsyncDisposable
         // would hold two connections. The end with the smaller peer id dials at once, the other
         // waits a little and dials only if no connection has appeared by then.
         var delay = source == MdnsDiscovery.Source && PeerId.CompareTo(peer) > 0 ? _options.SimultaneousDialDelay : TimeSpan.Zero;
-        _dials.GetOrAdd(peer, p => DialAnyAsync(p, addresses, delay));
+        lock (_dialsGate)
+        {
+            // One owned dial per peer (ConcurrentDictionary.GetOrAdd could start a second, untracked one).
+            if (!_dials.ContainsKey(peer))
+            {
+                _dials[peer] = DialAnyAsync(peer, addresses, delay);
+            }
+        }
     }
 
     /// <summary>
@@ -219,7 +227,10 @@ public sealed partial class MeshNode : IAsyncDisposable
         }
         finally
         {
-            _dials.TryRemove(peer, out _);
+            lock (_dialsGate)
+            {
+                _dials.Remove(peer);
+            }
         }
     }
 
@@ -239,10 +250,7 @@ public sealed partial class MeshNode : IAsyncDisposable
                         _maintenance.OnConnectionClosed(d.Peer);
                         break;
                     case PeerIdentified i:
-                        if (i.Info.ListenAddrs.Count > 0)
-                        {
-                            PeerStore.AddAddresses(i.Peer, i.Info.ListenAddrs, "identify");
-                        }
+                        RecordIdentifiedAddresses(i.Peer, i.Info.ListenAddrs);
 
                         PeerStore.SetProtocols(i.Peer, i.Info.Protocols);
                         PeerStore.SetAgentVersion(i.Peer, i.Info.AgentVersion);
@@ -257,6 +265,28 @@ public sealed partial class MeshNode : IAsyncDisposable
         {
         }
     }
+
+    /// <summary>
+    /// Stores the listen addresses a peer announced about itself. The remote writes them, so an
+    /// address naming another peer (<c>/p2p/</c> of someone else) is dropped with a log line,
+    /// never passed on where it would throw inside the event loop.
+    /// </summary>
+    private void RecordIdentifiedAddresses(PeerId peer, IReadOnlyList<Multiaddr> announced)
+    {
+        var own = announced.Where(a => BelongsTo(peer, a)).ToList();
+        if (own.Count < announced.Count)
+        {
+            Log.ForeignAddressesDropped(_logger, peer.ToString(), announced.Count - own.Count);
+        }
+
+        if (own.Count > 0)
+        {
+            PeerStore.AddAddresses(peer, own, "identify");
+        }
+    }
+
+    internal static bool BelongsTo(PeerId peer, Multiaddr address) =>
+        address.Components.Count > 0 && (address.Components[^1].Protocol != MultiaddrProtocol.P2p || address.PeerId == peer);
 
     private async Task PumpMdnsAsync(MdnsDiscovery mdns, CancellationToken cancellationToken)
     {
@@ -326,7 +356,13 @@ public sealed partial class MeshNode : IAsyncDisposable
         }
 
         await _maintenance.DisposeAsync().ConfigureAwait(false);
-        await Task.WhenAll(_dials.Values).ConfigureAwait(false);
+        Task[] dials;
+        lock (_dialsGate)
+        {
+            dials = [.. _dials.Values];
+        }
+
+        await Task.WhenAll(dials).ConfigureAwait(false);
         await Host.DisposeAsync().ConfigureAwait(false);
         await Task.WhenAll(_hostPump, _mdnsPump, _storeWriter).ConfigureAwait(false);
         if (PeerStore.FilePath is not null)
@@ -350,5 +386,8 @@ public sealed partial class MeshNode : IAsyncDisposable
 
         [LoggerMessage(EventId = 4101, EventName = "PeerStoreSaveFailed", Level = LogLevel.Warning, Message = "could not write the peer store: {Reason}")]
         public static partial void PeerStoreSaveFailed(ILogger logger, string reason);
+
+        [LoggerMessage(EventId = 4102, EventName = "ForeignAddressesDropped", Level = LogLevel.Warning, Message = "{PeerId} announced {Count} listen address(es) naming another peer; dropped")]
+        public static partial void ForeignAddressesDropped(ILogger logger, string peerId, int count);
     }
 }
