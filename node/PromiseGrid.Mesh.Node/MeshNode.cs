@@ -8,7 +8,9 @@ using PromiseGrid.Mesh.Discovery.PeerExchange;
 using PromiseGrid.Mesh.Host;
 using PromiseGrid.Mesh.Identity;
 using PromiseGrid.Mesh.Multiformats;
+using PromiseGrid.Mesh.Kernel;
 using PromiseGrid.Mesh.Node.Mesh;
+using PromiseGrid.Mesh.Node.Ports;
 
 namespace PromiseGrid.Mesh.Node;
 
@@ -74,10 +76,18 @@ public sealed partial class MeshNode : IAsyncDisposable
         }
 
         _maintenance = new MeshMaintenance(manager, _bootstrap, _exchange, trimmer);
+        Kernel = new PortKernel(Host.PeerId, options.Kernel, options.TimeProvider);
+        Ports = new RemotePorts();
     }
 
     /// <summary>The libp2p host (listen addresses, streams, handlers).</summary>
     public Libp2pHost Host { get; }
+
+    /// <summary>The node's port kernel: create tasks here (<see cref="PortKernel.CreateTask"/>).</summary>
+    public PortKernel Kernel { get; }
+
+    /// <summary>Ports across the mesh: publish and look up ports, counters.</summary>
+    public RemotePorts Ports { get; }
 
     /// <summary>Known peers and their addresses, persisted in the data directory.</summary>
     public PeerStore PeerStore { get; }

@@ -1,8 +1,10 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using PromiseGrid.Mesh.Identity;
+using PromiseGrid.Mesh.Kernel;
 using PromiseGrid.Mesh.Multiformats;
 using PromiseGrid.Mesh.Node.Mesh;
+using PromiseGrid.Mesh.Node.Ports;
 
 namespace PromiseGrid.Mesh.Node;
 
@@ -54,6 +56,12 @@ public sealed record MeshNodeOptions
     /// <summary>Serve <c>/perf/1.0.0</c> and <c>/echo/1.0.0</c> besides identify and ping.</summary>
     public bool EnableDiagnostics { get; init; } = true;
 
+    /// <summary>Limits of the node's port kernel (queue limits, message sizes).</summary>
+    public PortKernelOptions Kernel { get; init; } = PortKernelOptions.Default;
+
+    /// <summary>Settings of ports across the mesh (windows, redials, holder lease).</summary>
+    public RemotePortOptions Ports { get; init; } = RemotePortOptions.Default;
+
     /// <summary>How long after a change the peer store is written (writes are coalesced).</summary>
     public TimeSpan PeerStoreSaveDelay { get; init; } = TimeSpan.FromMilliseconds(500);
 
@@ -70,5 +78,7 @@ public sealed record MeshNodeOptions
         }
 
         ArgumentOutOfRangeException.ThrowIfNegative(PeerStoreSaveDelay.Ticks, nameof(PeerStoreSaveDelay));
+        Kernel.Validate();
+        Ports.Validate();
     }
 }

@@ -61,3 +61,25 @@ public sealed class NoRouteException : MeshException
 {
     public NoRouteException(string message) : base(message) { }
 }
+
+/// <summary>
+/// The port's home node refused the message because the sending node holds no send (or
+/// send-once) right to the port: a port reference alone is not a capability.
+/// </summary>
+public sealed class NoRightException : MeshException
+{
+    public NoRightException(string message) : base(message) { }
+}
+
+/// <summary>
+/// The destination's home node could not be reached (or did not acknowledge) before the send
+/// timeout. If the message was written to a connection that then broke, it may have been
+/// enqueued there: <see cref="MayHaveBeenDelivered"/> says so; otherwise it certainly was not.
+/// </summary>
+public sealed class NodeUnreachableException : MeshException
+{
+    public NodeUnreachableException(string message, bool mayHaveBeenDelivered) : base(message) => MayHaveBeenDelivered = mayHaveBeenDelivered;
+
+    /// <summary>The message was written to the home node at least once, and the answer was lost.</summary>
+    public bool MayHaveBeenDelivered { get; }
+}
