@@ -16,10 +16,19 @@ internal sealed class ForwardPlan(PeerId destination, PortDescriptorEnvelope rep
     public PortDescriptorEnvelope[] Ports { get; } = ports;
 
     /// <summary>Rights to local ports now counted as held by <see cref="Destination"/>.</summary>
-    public List<CarriedRight> Transferred { get; } = [];
+    public List<CarriedRight> Transferred => _transferred ??= [];
 
     /// <summary>Rights to a third node's ports: that node must grant them to <see cref="Destination"/> before the message goes.</summary>
-    public List<ThirdPartyGrant> Grants { get; } = [];
+    public List<ThirdPartyGrant> Grants => _grants ??= [];
+
+    /// <summary>The message carries rights to third nodes' ports.</summary>
+    public bool NeedsGrants => _grants is { Count: > 0 };
+
+    /// <summary>Rights to local ports travelled with the message.</summary>
+    public bool HasTransferred => _transferred is { Count: > 0 };
+
+    private List<CarriedRight>? _transferred;
+    private List<ThirdPartyGrant>? _grants;
 }
 
 /// <summary>One right to a third node's port carried by a forwarded message; <see cref="Index"/> -1 is the reply port.</summary>
@@ -47,7 +56,7 @@ public sealed partial class PortKernel
     {
         _forwarding.Add(message);
         var carried = message.CarriedRights;
-        var plan = new ForwardPlan(destination, default, new PortDescriptorEnvelope[carried?.Length ?? 0]);
+        var plan = new ForwardPlan(destination, default, carried is { Length: > 0 } ? new PortDescriptorEnvelope[carried.Length] : []);
         plan.Reply = DescribeForForward(plan, message.ReplyRight, -1, out var replyTransferred);
         if (replyTransferred)
         {
@@ -169,7 +178,7 @@ public sealed partial class PortKernel
         }
 
         List<ThirdPartyGrant>? revoke = null;
-        if (!taken)
+        if (!taken && plan.HasTransferred)
         {
             foreach (var right in plan.Transferred)
             {
@@ -181,6 +190,10 @@ public sealed partial class PortKernel
                 }
             }
 
+        }
+
+        if (!taken && plan.NeedsGrants)
+        {
             foreach (var grant in plan.Grants)
             {
                 if (grant.Granted)
@@ -214,6 +227,11 @@ public sealed partial class PortKernel
 
     private static bool IsGranted(ForwardPlan plan, int index)
     {
+        if (!plan.NeedsGrants)
+        {
+            return false;
+        }
+
         foreach (var g in plan.Grants)
         {
             if (g.Index == index)

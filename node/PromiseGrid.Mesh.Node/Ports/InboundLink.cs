@@ -109,6 +109,9 @@ internal enum ServerOutcomeState
 /// <summary>The outcome of one request as the server recorded it.</summary>
 internal sealed class ServerOutcome
 {
+    /// <summary>The outcome of every request done at once (shared: it never changes).</summary>
+    public static readonly ServerOutcome Acked = new() { State = ServerOutcomeState.Acked };
+
     public ServerOutcomeState State { get; set; }
 
     public PortsErrorCode Code { get; set; }

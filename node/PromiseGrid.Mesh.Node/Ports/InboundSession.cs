@@ -67,35 +67,73 @@ internal sealed class InboundSession(RemotePorts owner, InboundLink link, IMuxed
     private async Task ReadAsync(PipeReader input, CancellationToken cancellationToken)
     {
         var max = owner.Options.MaxFrameSize;
+        var batch = new List<Incoming>();
         while (true)
         {
             var read = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
             var buffer = read.Buffer;
             try
             {
-                while (PortsFrameCodec.TryReadFrame(ref buffer, max, out var body))
+                while (batch.Count < MaxBatch && PortsFrameCodec.TryReadFrame(ref buffer, max, out var body))
                 {
                     // The frame's bytes become the message's payload: they must outlive the pipe's buffer.
-                    if (!Process(PortsFrameCodec.Decode(body.ToArray())))
-                    {
-                        return;
-                    }
+                    batch.Add(Incoming.Parse(PortsFrameCodec.Decode(body.ToArray())));
                 }
             }
             finally
             {
-                input.AdvanceTo(buffer.Start, buffer.End);
+                // A full batch leaves whole frames behind: mark only what was consumed, so the next read returns at once.
+                if (batch.Count >= MaxBatch)
+                {
+                    input.AdvanceTo(buffer.Start);
+                }
+                else
+                {
+                    input.AdvanceTo(buffer.Start, buffer.End);
+                }
             }
 
-            if (read.IsCompleted)
+            var keepGoing = Process(batch);
+            batch.Clear();
+            if (!keepGoing || (read.IsCompleted && buffer.IsEmpty))
             {
                 return;
             }
         }
     }
 
-    private bool Process(PortsFrame frame)
+    /// <summary>Frames applied under one lock hold.</summary>
+    private const int MaxBatch = 512;
+
+    /// <summary>A decoded frame; a deliver's envelope is decoded before any lock is taken.</summary>
+    private readonly record struct Incoming(PortsFrame Frame, MessageEnvelope? Envelope, MeshException? EnvelopeError)
     {
+        public static Incoming Parse(PortsFrame frame)
+        {
+            if (frame is not DeliverFrame deliver)
+            {
+                return new Incoming(frame, null, null);
+            }
+
+            try
+            {
+                return new Incoming(frame, MessageEnvelopeCodec.Decode(deliver.Envelope), null);
+            }
+            catch (MeshException e)
+            {
+                return new Incoming(frame, null, e);
+            }
+        }
+    }
+
+    /// <summary>Applies a batch of frames in order, each new request exactly once; false when this stream was replaced.</summary>
+    private bool Process(List<Incoming> batch)
+    {
+        if (batch.Count == 0)
+        {
+            return true;
+        }
+
         lock (link.Gate)
         {
             if (link.Current != this)
@@ -103,44 +141,51 @@ internal sealed class InboundSession(RemotePorts owner, InboundLink link, IMuxed
                 return false;
             }
 
-            switch (frame)
+            lock (owner.Kernel.Sync)
             {
-                case ConfirmFrame confirm:
-                    link.Confirm(confirm.Through);
-                    return true;
-                case PortsRequest request:
-                    if (request.Seq <= link.Confirmed)
+                foreach (var item in batch)
+                {
+                    switch (item.Frame)
                     {
-                        return true;
+                        case ConfirmFrame confirm:
+                            link.Confirm(confirm.Through);
+                            break;
+                        case PortsRequest request:
+                            if (request.Seq <= link.Confirmed)
+                            {
+                                break;
+                            }
+
+                            if (link.Seen.TryGetValue(request.Seq, out var known))
+                            {
+                                if (known.State != ServerOutcomeState.Pending)
+                                {
+                                    Post(request.Seq, known);
+                                }
+
+                                break;
+                            }
+
+                            var outcome = Execute(request, item);
+                            link.Seen.Add(request.Seq, outcome);
+                            if (outcome.State != ServerOutcomeState.Pending)
+                            {
+                                Post(request.Seq, outcome);
+                            }
+
+                            break;
+                        default:
+                            throw new ProtocolViolationException($"a client sent a {item.Frame.Type} frame after hello");
                     }
-
-                    if (link.Seen.TryGetValue(request.Seq, out var known))
-                    {
-                        if (known.State != ServerOutcomeState.Pending)
-                        {
-                            Post(request.Seq, known);
-                        }
-
-                        return true;
-                    }
-
-                    var outcome = new ServerOutcome();
-                    link.Seen.Add(request.Seq, outcome);
-                    Execute(request, outcome);
-                    if (outcome.State != ServerOutcomeState.Pending)
-                    {
-                        Post(request.Seq, outcome);
-                    }
-
-                    return true;
-                default:
-                    throw new ProtocolViolationException($"a client sent a {frame.Type} frame after hello");
+                }
             }
         }
+
+        return true;
     }
 
-    /// <summary>Applies a new request (under the link's lock); sets the outcome unless it completes later.</summary>
-    private void Execute(PortsRequest request, ServerOutcome outcome)
+    /// <summary>Applies a new request (under the link's and the kernel's locks); a deliver that waits for room completes later.</summary>
+    private ServerOutcome Execute(PortsRequest request, Incoming item)
     {
         var kernel = owner.Kernel;
         var peer = link.Peer;
@@ -149,65 +194,42 @@ internal sealed class InboundSession(RemotePorts owner, InboundLink link, IMuxed
             switch (request)
             {
                 case DeliverFrame deliver:
-                    var envelope = MessageEnvelopeCodec.Decode(deliver.Envelope);
-                    TimeSpan? timeout = deliver.TimeoutMilliseconds == 0 ? null : TimeSpan.FromMilliseconds(deliver.TimeoutMilliseconds);
-                    ValueTask queued;
-                    lock (kernel.Sync)
+                    if (item.EnvelopeError is { } malformed)
                     {
-                        queued = kernel.DeliverFromNetworkLocked(peer, envelope, timeout, owner.Stopping);
+                        throw malformed;
                     }
 
+                    TimeSpan? timeout = deliver.TimeoutMilliseconds == 0 ? null : TimeSpan.FromMilliseconds(deliver.TimeoutMilliseconds);
+                    var queued = kernel.DeliverFromNetworkLocked(peer, item.Envelope!, timeout, owner.Stopping);
                     if (queued.IsCompletedSuccessfully)
                     {
-                        outcome.State = ServerOutcomeState.Acked;
-                    }
-                    else
-                    {
-                        owner.TrackParked(CompleteParkedAsync(queued, request.Seq, outcome));
+                        return ServerOutcome.Acked;
                     }
 
-                    break;
+                    var pending = new ServerOutcome { State = ServerOutcomeState.Pending };
+                    _ = CompleteParkedAsync(queued, request.Seq, pending);
+                    return pending;
                 case GrantFrame grant:
-                    lock (kernel.Sync)
-                    {
-                        kernel.GrantFromNetworkLocked(peer, grant.Port, grant.Holder, grant.RightType == PortDisposition.PortSendOnce ? PortRight.SendOnce : PortRight.Send, grant.Revoke);
-                    }
-
-                    outcome.State = ServerOutcomeState.Acked;
-                    break;
+                    kernel.GrantFromNetworkLocked(peer, grant.Port, grant.Holder, grant.RightType == PortDisposition.PortSendOnce ? PortRight.SendOnce : PortRight.Send, grant.Revoke);
+                    return ServerOutcome.Acked;
                 case ReleaseFrame release:
-                    lock (kernel.Sync)
-                    {
-                        kernel.ReleaseFromNetworkLocked(peer, release.Port, release.Send, release.SendOnce);
-                    }
-
-                    outcome.State = ServerOutcomeState.Acked;
-                    break;
+                    kernel.ReleaseFromNetworkLocked(peer, release.Port, release.Send, release.SendOnce);
+                    return ServerOutcome.Acked;
                 case LookupFrame lookup:
-                    lock (kernel.Sync)
-                    {
-                        outcome.Port = kernel.LookupFromNetworkLocked(peer, lookup.Port, lookup.Name);
-                    }
-
-                    outcome.State = ServerOutcomeState.Result;
-                    break;
+                    return new ServerOutcome { State = ServerOutcomeState.Result, Port = kernel.LookupFromNetworkLocked(peer, lookup.Port, lookup.Name) };
                 case PortDeadFrame dead:
-                    lock (kernel.Sync)
-                    {
-                        // A node can only declare its own ports dead: the references are built with its id.
-                        kernel.MarkRemotePortsDeadLocked(peer, dead.Ports);
-                    }
-
-                    outcome.State = ServerOutcomeState.Acked;
-                    break;
+                    // A node can only declare its own ports dead: the references are built with its id.
+                    kernel.MarkRemotePortsDeadLocked(peer, dead.Ports);
+                    return ServerOutcome.Acked;
+                default:
+                    throw new ProtocolViolationException($"unexpected request {request.Type}");
             }
         }
         catch (Exception e) when (e is MeshException)
         {
-            outcome.State = ServerOutcomeState.Nacked;
-            outcome.Code = ToCode(e);
-            outcome.Message = e.Message;
-            owner.LogRefused(request.Type, peer, outcome.Code, e.Message);
+            var code = ToCode(e);
+            owner.LogRefused(request.Type, peer, code, e.Message);
+            return new ServerOutcome { State = ServerOutcomeState.Nacked, Code = code, Message = e.Message };
         }
     }
 

@@ -302,11 +302,12 @@ internal sealed partial class OutboundLink
     private async Task ReadOutcomesAsync(PipeReader input, CancellationToken cancellationToken)
     {
         var max = _owner.Options.MaxFrameSize;
+        List<(PendingRequest, Outcome)>? settled = [];
         while (true)
         {
             var read = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
             var buffer = read.Buffer;
-            List<(PendingRequest, Outcome)>? settled = null;
+            settled?.Clear();
             try
             {
                 while (PortsFrameCodec.TryReadFrame(ref buffer, max, out var body))
@@ -344,7 +345,7 @@ internal sealed partial class OutboundLink
             }
 
             SettleAll(settled);
-            if (settled is not null)
+            if (settled is { Count: > 0 })
             {
                 // Room in the window, or a confirm to send.
                 _wake.Writer.TryWrite(true);

@@ -68,10 +68,11 @@ internal sealed partial class OutboundLink : IAsyncDisposable
     }
 
     /// <summary>
-    /// Queues a request (numbered now, so calls keep their order). <paramref name="frame"/> may be
-    /// null for a deliver that waits for grants; <see cref="SetFrame"/> supplies it later.
+    /// Queues a request, numbered now so calls keep their order. <paramref name="frame"/> is the
+    /// encoded request (its sequence number is set here); null for a deliver that waits for
+    /// grants, which <see cref="SetFrame"/> supplies later.
     /// </summary>
-    public void Submit(PendingRequest request, Func<ulong, PendingRequest, byte[]>? frame, TimeSpan? timeout, CancellationToken cancellationToken)
+    public void Submit(PendingRequest request, byte[]? frame, TimeSpan? timeout, CancellationToken cancellationToken)
     {
         lock (_gate)
         {
@@ -88,9 +89,13 @@ internal sealed partial class OutboundLink : IAsyncDisposable
                 _deadlines.Enqueue(request, request.Deadline);
             }
 
-            request.Frame = frame?.Invoke(request.Seq, request);
-            _unresolved.Add(request.Seq, request);
+            if (frame is not null)
+            {
+                PortsFrameCodec.SetSeq(frame, request.Seq);
+                request.Frame = frame;
+            }
 
+            _unresolved.Add(request.Seq, request);
             _loop ??= RunAsync();
         }
 
@@ -107,6 +112,7 @@ internal sealed partial class OutboundLink : IAsyncDisposable
     {
         lock (_gate)
         {
+            PortsFrameCodec.SetSeq(frame, request.Seq);
             request.Frame = frame;
         }
 
@@ -165,15 +171,12 @@ internal sealed partial class OutboundLink : IAsyncDisposable
     /// <summary>Outcomes from the server (or local failures), applied outside the lock.</summary>
     private void SettleAll(List<(PendingRequest Request, Outcome Outcome)>? settled)
     {
-        if (settled is null)
+        if (settled is not { Count: > 0 })
         {
             return;
         }
 
-        foreach (var (request, outcome) in settled)
-        {
-            _owner.Settle(this, request, outcome);
-        }
+        _owner.SettleBatch(this, settled);
     }
 
     public async ValueTask DisposeAsync()

@@ -9,8 +9,6 @@ namespace PromiseGrid.Mesh.Node.Ports;
 /// <summary>The serving side: streams other nodes open to deliver to, grant, release and look up this node's ports.</summary>
 public sealed partial class RemotePorts
 {
-    private readonly HashSet<Task> _parked = [];
-
     private async Task HandleInboundAsync(IMuxedStream stream, PeerConnection connection, CancellationToken cancellationToken)
     {
         var peer = connection.RemotePeer;
@@ -92,29 +90,6 @@ public sealed partial class RemotePorts
 
             return link;
         }
-    }
-
-    /// <summary>A message waiting for room in a full queue; its outcome is posted when it gets in or fails.</summary>
-    internal void TrackParked(Task parked)
-    {
-        lock (_parked)
-        {
-            _parked.Add(parked);
-        }
-
-        parked.ContinueWith(
-            static (t, s) =>
-            {
-                var set = (HashSet<Task>)s!;
-                lock (set)
-                {
-                    set.Remove(t);
-                }
-            },
-            _parked,
-            CancellationToken.None,
-            TaskContinuationOptions.ExecuteSynchronously,
-            TaskScheduler.Default);
     }
 
     internal void LogRefused(PortsFrameType type, PeerId peer, PortsErrorCode code, string reason) =>

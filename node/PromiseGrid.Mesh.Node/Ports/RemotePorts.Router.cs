@@ -21,9 +21,10 @@ public sealed partial class RemotePorts : IPortRouter
         timeout ??= Options.DefaultSendTimeout;
         var request = new PendingRequest(PortsFrameType.Deliver) { Message = message, Plan = plan };
         var result = request.AsPlainValueTask();
-        if (plan.Grants.Count == 0)
+        if (!plan.NeedsGrants)
         {
-            link.Submit(request, (seq, r) => EncodeDeliver(seq, r), timeout, cancellationToken);
+            // Encoded outside every lock; the link only stamps the sequence number.
+            link.Submit(request, EncodeDeliver(message, plan, TimeoutMilliseconds(timeout)), timeout, cancellationToken);
         }
         else
         {
@@ -34,17 +35,13 @@ public sealed partial class RemotePorts : IPortRouter
         return result;
     }
 
-    private byte[] EncodeDeliver(ulong seq, PendingRequest request)
-    {
-        uint timeoutMs = 0;
-        if (request.Deadline != long.MaxValue)
-        {
-            var left = request.Deadline - Time.GetTimestamp();
-            timeoutMs = (uint)Math.Clamp(left * 1000 / Time.TimestampFrequency, 1, uint.MaxValue);
-        }
+    private static uint TimeoutMilliseconds(TimeSpan? timeout) =>
+        timeout is { } t && t != Timeout.InfiniteTimeSpan ? (uint)Math.Clamp(t.TotalMilliseconds, 1, uint.MaxValue) : 0;
 
-        var envelope = PortKernel.ToEnvelope(request.Message!, request.Plan!, Time.GetUtcNow().ToUnixTimeMilliseconds());
-        return PortsFrameCodec.EncodeDeliver(seq, timeoutMs, envelope);
+    private byte[] EncodeDeliver(PortMessage message, ForwardPlan plan, uint timeoutMs)
+    {
+        var envelope = PortKernel.ToEnvelope(message, plan, Time.GetUtcNow().ToUnixTimeMilliseconds());
+        return PortsFrameCodec.EncodeDeliver(0, timeoutMs, envelope);
     }
 
     /// <summary>
@@ -60,7 +57,7 @@ public sealed partial class RemotePorts : IPortRouter
             var ask = new PendingRequest(PortsFrameType.Grant);
             var answer = ask.AsPlainValueTask();
             var frame = new GrantFrame(0, grant.Proxy.Ref.Id, plan.Destination, grant.Kind == PortRight.SendOnce ? PortDisposition.PortSendOnce : PortDisposition.PortSend, Revoke: false);
-            GetLink(home).Submit(ask, (seq, _) => PortsFrameCodec.Encode(frame with { Seq = seq }), Options.DefaultSendTimeout ?? DefaultLookupTimeout, Stopping);
+            GetLink(home).Submit(ask, PortsFrameCodec.Encode(frame), Options.DefaultSendTimeout ?? DefaultLookupTimeout, Stopping);
             try
             {
                 await answer.ConfigureAwait(false);
@@ -75,7 +72,13 @@ public sealed partial class RemotePorts : IPortRouter
             }
         }
 
-        link.SetFrame(request, EncodeDeliver(request.Seq, request));
+        uint timeoutMs = 0;
+        if (request.Deadline != long.MaxValue)
+        {
+            timeoutMs = (uint)Math.Clamp((request.Deadline - Time.GetTimestamp()) * 1000 / Time.TimestampFrequency, 1, uint.MaxValue);
+        }
+
+        link.SetFrame(request, EncodeDeliver(request.Message!, plan, timeoutMs));
     }
 
     void IPortRouter.ReleaseRemote(PortRef port, int send, int sendOnce)
@@ -87,7 +90,7 @@ public sealed partial class RemotePorts : IPortRouter
 
         var request = new PendingRequest(PortsFrameType.Release);
         var frame = new ReleaseFrame(0, port.Id, (uint)send, (uint)sendOnce);
-        GetLink(port.Home).Submit(request, (seq, _) => PortsFrameCodec.Encode(frame with { Seq = seq }), null, default);
+        GetLink(port.Home).Submit(request, PortsFrameCodec.Encode(frame), null, default);
     }
 
     private void ReleaseRemote(PortRef port, int send, int sendOnce) => ((IPortRouter)this).ReleaseRemote(port, send, sendOnce);
@@ -102,55 +105,85 @@ public sealed partial class RemotePorts : IPortRouter
         foreach (var holder in holders)
         {
             var request = new PendingRequest(PortsFrameType.PortDead);
-            GetLink(holder).Submit(request, (seq, _) => PortsFrameCodec.Encode(new PortDeadFrame(seq, [port])), null, default);
+            GetLink(holder).Submit(request, PortsFrameCodec.Encode(new PortDeadFrame(0, [port])), null, default);
         }
     }
 
     /// <summary>The outcome of a request is known (or the caller gave up and it is known it never arrived).</summary>
-    internal void Settle(OutboundLink link, PendingRequest request, Outcome outcome)
+    internal void Settle(OutboundLink link, PendingRequest request, Outcome outcome) => SettleBatch(link, [(request, outcome)]);
+
+    /// <summary>
+    /// Outcomes read together are settled together: the rights of every deliver under one
+    /// kernel lock, then each caller answered outside it.
+    /// </summary>
+    internal void SettleBatch(OutboundLink link, List<(PendingRequest Request, Outcome Outcome)> settled)
     {
-        switch (outcome.Kind)
+        List<(ThirdPartyGrant Grant, PeerId Destination)>? revoke = null;
+        var delivers = false;
+        foreach (var (request, _) in settled)
         {
-            case OutcomeKind.Acked:
-                Interlocked.Increment(ref _acked);
-                break;
-            case OutcomeKind.Nacked:
-                Interlocked.Increment(ref _nacked);
-                break;
+            delivers |= request.Kind == PortsFrameType.Deliver;
         }
 
-        if (request.Kind == PortsFrameType.Deliver)
+        if (delivers)
         {
-            List<ThirdPartyGrant>? revoke;
             lock (_kernel.Sync)
             {
-                if (outcome.Kind == OutcomeKind.Nacked && outcome.Code is PortsErrorCode.NoSuchPort or PortsErrorCode.PortDied)
+                foreach (var (request, outcome) in settled)
                 {
-                    _kernel.MarkRemotePortsDeadLocked(link.Peer, [request.Message!.DestPort!.Ref.Id]);
+                    if (request.Kind != PortsFrameType.Deliver)
+                    {
+                        continue;
+                    }
+
+                    if (outcome.Kind == OutcomeKind.Nacked && outcome.Code is PortsErrorCode.NoSuchPort or PortsErrorCode.PortDied)
+                    {
+                        _kernel.MarkRemotePortsDeadLocked(link.Peer, [request.Message!.DestPort!.Ref.Id]);
+                    }
+
+                    foreach (var grant in _kernel.CompleteForwardLocked(request.Message!, request.Plan!, outcome.Taken) ?? [])
+                    {
+                        (revoke ??= []).Add((grant, request.Plan!.Destination));
+                    }
                 }
-
-                revoke = _kernel.CompleteForwardLocked(request.Message!, request.Plan!, outcome.Taken);
             }
+        }
 
-            foreach (var grant in revoke ?? [])
+        long acked = 0;
+        long nacked = 0;
+        foreach (var (request, outcome) in settled)
+        {
+            switch (outcome.Kind)
             {
-                var ask = new PendingRequest(PortsFrameType.Ungrant);
-                var frame = new GrantFrame(0, grant.Proxy.Ref.Id, request.Plan!.Destination, grant.Kind == PortRight.SendOnce ? PortDisposition.PortSendOnce : PortDisposition.PortSend, Revoke: true);
-                GetLink(grant.Proxy.Ref.Home).Submit(ask, (seq, _) => PortsFrameCodec.Encode(frame with { Seq = seq }), null, default);
+                case OutcomeKind.Acked:
+                    acked++;
+                    break;
+                case OutcomeKind.Nacked:
+                    nacked++;
+                    break;
             }
-        }
-        else if (request.Kind == PortsFrameType.Lookup && outcome.Kind == OutcomeKind.Acked && request.Abandoned)
-        {
-            // Granted after the caller gave up: give it back.
-            ReleaseRemote(new PortRef(link.Peer, outcome.Port), 1, 0);
+
+            if (request.Kind == PortsFrameType.Lookup && outcome.Kind == OutcomeKind.Acked && request.Abandoned)
+            {
+                // Granted after the caller gave up: give it back.
+                ReleaseRemote(new PortRef(link.Peer, outcome.Port), 1, 0);
+            }
+
+            request.TryAnswer(outcome.Port, outcome.Kind switch
+            {
+                OutcomeKind.Acked => null,
+                OutcomeKind.Nacked => ToException(link.Peer, outcome.Code, outcome.Message ?? string.Empty),
+                _ => outcome.Error,
+            });
         }
 
-        request.TryAnswer(outcome.Port, outcome.Kind switch
+        Interlocked.Add(ref _acked, acked);
+        Interlocked.Add(ref _nacked, nacked);
+        foreach (var (grant, destination) in revoke ?? [])
         {
-            OutcomeKind.Acked => null,
-            OutcomeKind.Nacked => ToException(link.Peer, outcome.Code, outcome.Message ?? string.Empty),
-            _ => outcome.Error,
-        });
+            var frame = new GrantFrame(0, grant.Proxy.Ref.Id, destination, grant.Kind == PortRight.SendOnce ? PortDisposition.PortSendOnce : PortDisposition.PortSend, Revoke: true);
+            GetLink(grant.Proxy.Ref.Home).Submit(new PendingRequest(PortsFrameType.Ungrant), PortsFrameCodec.Encode(frame), null, default);
+        }
     }
 
     private static MeshException ToException(PeerId peer, PortsErrorCode code, string message) => code switch

@@ -151,7 +151,7 @@ public sealed partial class RemotePorts : IAsyncDisposable
         var request = new PendingRequest(PortsFrameType.Lookup);
         var link = GetLink(home);
         var result = request.AsValueTask();
-        link.Submit(request, (seq, _) => PortsFrameCodec.Encode(new LookupFrame(seq, id, service)), timeout ?? DefaultLookupTimeout, cancellationToken);
+        link.Submit(request, PortsFrameCodec.Encode(new LookupFrame(0, id, service)), timeout ?? DefaultLookupTimeout, cancellationToken);
         granted = await result.ConfigureAwait(false);
         lock (_kernel.Sync)
         {

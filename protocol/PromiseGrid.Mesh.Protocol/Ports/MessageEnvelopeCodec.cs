@@ -16,6 +16,8 @@ public static class MessageEnvelopeCodec
 {
     private const int EnvelopeFields = 11;
 
+    private static readonly MessagePackSecurity DefaultSecurity = MessagePackSecurity.UntrustedData.WithMaximumObjectGraphDepth(MessageCodecOptions.Default.MaxDepth);
+
     /// <summary>Encodes to a new array.</summary>
     public static byte[] Encode(MessageEnvelope envelope)
     {
@@ -80,7 +82,7 @@ public static class MessageEnvelopeCodec
             throw new MessageTooLargeException("encoded envelope", bytes.Length, options.MaxEncodedSize);
         }
 
-        var security = MessagePackSecurity.UntrustedData.WithMaximumObjectGraphDepth(options.MaxDepth);
+        var security = options == MessageCodecOptions.Default ? DefaultSecurity : MessagePackSecurity.UntrustedData.WithMaximumObjectGraphDepth(options.MaxDepth);
         var r = new MessagePackReader(bytes);
         try
         {
@@ -154,7 +156,7 @@ public static class MessageEnvelopeCodec
         PeerId? sender = null;
         if (!r.TryReadNil())
         {
-            sender = PeerId.FromBytes(ReadBytes(ref r).Span);
+            sender = ReadPeer(ReadBytes(ref r).Span);
         }
 
         var trailer = new TrailerEnvelope(sender, r.ReadUInt64(), r.ReadUInt64(), r.ReadInt64());
@@ -202,10 +204,34 @@ public static class MessageEnvelopeCodec
 
         security.DepthStep(ref r);
         ExpectArray(ref r, 2, "port reference");
-        var peer = PeerId.FromBytes(ReadBytes(ref r).Span);
+        var peer = ReadPeer(ReadBytes(ref r).Span);
         var id = PortId.Read(ReadBytes(ref r).Span);
         r.Depth--;
         return new PortRef(peer, id);
+    }
+
+    [ThreadStatic]
+    private static PeerId?[]? t_recentPeers;
+
+    /// <summary>
+    /// A peer id from its bytes. A stream of messages names the same few peers over and over:
+    /// the last few parsed on this thread are reused instead of parsing (and checking the key) again.
+    /// </summary>
+    private static PeerId ReadPeer(ReadOnlySpan<byte> bytes)
+    {
+        var recent = t_recentPeers ??= new PeerId?[4];
+        foreach (var known in recent)
+        {
+            if (known is not null && known.Bytes.SequenceEqual(bytes))
+            {
+                return known;
+            }
+        }
+
+        var peer = PeerId.FromBytes(bytes);
+        Array.Copy(recent, 0, recent, 1, recent.Length - 1);
+        recent[0] = peer;
+        return peer;
     }
 
     private static PortDisposition ReadType(ref MessagePackReader r)

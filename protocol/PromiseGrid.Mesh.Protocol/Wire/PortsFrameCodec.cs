@@ -34,6 +34,8 @@ public static class PortsFrameCodec
 
     private const int MaxDepth = 4;
 
+    private static readonly MessagePackSecurity Security = MessagePackSecurity.UntrustedData.WithMaximumObjectGraphDepth(MaxDepth);
+
     [ThreadStatic]
     private static ArrayBufferWriter<byte>? t_scratch;
 
@@ -53,11 +55,28 @@ public static class PortsFrameCodec
         var w = new MessagePackWriter(body);
         w.WriteArrayHeader(4);
         w.Write((byte)PortsFrameType.Deliver);
-        w.Write(seq);
+        w.WriteUInt64(seq);
         w.Write(timeoutMilliseconds);
         w.Flush();
         MessageEnvelopeCodec.Encode(envelope, body);
         return Prefix(body);
+    }
+
+    /// <summary>
+    /// Sets the sequence number of an encoded request frame in place. Requests are encoded with
+    /// the sequence number in the full-width uint64 form right after the type, so a frame can be
+    /// built before its number is known (outside the sender's lock) and numbered afterwards.
+    /// </summary>
+    /// <exception cref="ArgumentException">Not a request frame from this encoder.</exception>
+    public static void SetSeq(byte[] frame, ulong seq)
+    {
+        ArgumentNullException.ThrowIfNull(frame);
+        if (!Varint.TryRead(frame, out _, out var prefix) || frame.Length < prefix + 11 || frame[prefix + 2] != 0xcf)
+        {
+            throw new ArgumentException("not an encoded request frame", nameof(frame));
+        }
+
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(frame.AsSpan(prefix + 3), seq);
     }
 
     /// <summary>Encodes one frame, length prefix included, into <paramref name="output"/>.</summary>
@@ -108,7 +127,7 @@ public static class PortsFrameCodec
     public static PortsFrame Decode(ReadOnlyMemory<byte> body)
     {
         var r = new MessagePackReader(body);
-        var security = MessagePackSecurity.UntrustedData.WithMaximumObjectGraphDepth(MaxDepth);
+        var security = Security;
         try
         {
             security.DepthStep(ref r);
@@ -361,27 +380,27 @@ public static class PortsFrameCodec
                 break;
             case DeliverFrame d:
                 Header(ref w, 4, d.Type);
-                w.Write(d.Seq);
+                w.WriteUInt64(d.Seq);
                 w.Write(d.TimeoutMilliseconds);
                 w.WriteRaw(d.Envelope.Span);
                 break;
             case GrantFrame g:
                 Header(ref w, 5, g.Type);
-                w.Write(g.Seq);
+                w.WriteUInt64(g.Seq);
                 WritePortId(ref w, g.Port);
                 w.Write(g.Holder.Bytes);
                 w.Write((byte)g.RightType);
                 break;
             case ReleaseFrame rel:
                 Header(ref w, 5, rel.Type);
-                w.Write(rel.Seq);
+                w.WriteUInt64(rel.Seq);
                 WritePortId(ref w, rel.Port);
                 w.Write(rel.Send);
                 w.Write(rel.SendOnce);
                 break;
             case LookupFrame l:
                 Header(ref w, 4, l.Type);
-                w.Write(l.Seq);
+                w.WriteUInt64(l.Seq);
                 if (l.Port is { } id)
                 {
                     WritePortId(ref w, id);
@@ -395,7 +414,7 @@ public static class PortsFrameCodec
                 break;
             case PortDeadFrame pd:
                 Header(ref w, 3, pd.Type);
-                w.Write(pd.Seq);
+                w.WriteUInt64(pd.Seq);
                 w.WriteArrayHeader(pd.Ports.Count);
                 foreach (var p in pd.Ports)
                 {
