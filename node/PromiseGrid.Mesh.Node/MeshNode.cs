@@ -77,7 +77,7 @@ public sealed partial class MeshNode : IAsyncDisposable
 
         _maintenance = new MeshMaintenance(manager, _bootstrap, _exchange, trimmer);
         Kernel = new PortKernel(Host.PeerId, options.Kernel, options.TimeProvider);
-        Ports = new RemotePorts();
+        Ports = new RemotePorts(Kernel, Host, store, options.Ports, options.TimeProvider, options.LoggerFactory);
     }
 
     /// <summary>The libp2p host (listen addresses, streams, handlers).</summary>
@@ -119,6 +119,7 @@ public sealed partial class MeshNode : IAsyncDisposable
 
     private async Task StartCoreAsync(CancellationToken cancellationToken)
     {
+        Ports.Start();
         await Host.StartAsync(cancellationToken).ConfigureAwait(false);
         _hostPump = PumpHostEventsAsync(_stopping.Token);
         _storeWriter = WriteStoreAsync(_stopping.Token);
@@ -360,6 +361,8 @@ public sealed partial class MeshNode : IAsyncDisposable
         }
 
         await _stopping.CancelAsync().ConfigureAwait(false);
+        await Ports.DisposeAsync().ConfigureAwait(false);
+        await Kernel.DisposeAsync().ConfigureAwait(false);
         if (_mdns is not null)
         {
             await _mdns.DisposeAsync().ConfigureAwait(false);

@@ -1,3 +1,4 @@
+using PromiseGrid.Mesh.Identity;
 using PromiseGrid.Mesh.Ports;
 
 namespace PromiseGrid.Mesh.Kernel;
@@ -43,7 +44,28 @@ internal sealed class Port(PortRef reference, bool isLocal, int queueLimit)
     public uint NoSendersSync;
     public List<DeadNameRequest>? DeadNameRequests;
 
+    /// <summary>Local port: the rights other nodes hold to it (each unit also counted in <see cref="SendRights"/>/<see cref="SendOnceRights"/>).</summary>
+    public Dictionary<PeerId, HolderCount>? Holders;
+
+    /// <summary>Local port: the name it is published under (obtainable by any peer through a lookup).</summary>
+    public string? PublishedName;
+
+    /// <summary>Proxy: send rights granted to this node by the port's home and not yet released back.</summary>
+    public int GrantedSend;
+
+    /// <summary>Proxy: send-once rights granted to this node and not yet used or released.</summary>
+    public int GrantedSendOnce;
+
     public override string ToString() => Ref.ToString();
+}
+
+/// <summary>The rights one other node holds to a local port.</summary>
+internal sealed class HolderCount
+{
+    public int Send;
+    public int SendOnce;
+
+    public bool IsEmpty => Send == 0 && SendOnce == 0;
 }
 
 /// <summary>A dead-name request: <see cref="Task"/>'s <see cref="Name"/> is watched; <see cref="Notify"/> is the send-once right to notify through.</summary>

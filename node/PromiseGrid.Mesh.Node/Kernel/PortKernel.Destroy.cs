@@ -16,7 +16,16 @@ public sealed partial class PortKernel
         }
 
         p.Active = false;
-        _ports.Remove(p.Ref.Id);
+        if (p.IsLocal)
+        {
+            _ports.Remove(p.Ref.Id);
+            LocalPortDiedLocked(p);
+        }
+        else if (_proxies.TryGetValue(p.Ref, out var mapped) && mapped == p)
+        {
+            _proxies.Remove(p.Ref);
+        }
+
         if (p.Receiver is { } holder && holder.Names.TryGetValue(p.ReceiverName, out var entry))
         {
             entry.Receive = false;

@@ -35,7 +35,33 @@ public sealed partial class PortKernel
                 }
             }
 
-            var allPorts = new HashSet<Port>(_ports.Values);
+            var allPorts = new HashSet<Port>(_ports.Values.Concat(_proxies.Values));
+            foreach (var m in _forwarding)
+            {
+                CountMessage(m);
+            }
+
+            foreach (var p in _ports.Values)
+            {
+                foreach (var (_, held) in p.Holders ?? [])
+                {
+                    if (held.IsEmpty || held.Send < 0 || held.SendOnce < 0)
+                    {
+                        problems.Add($"{p}: a holder entry is empty or negative");
+                    }
+
+                    for (var i = 0; i < held.Send; i++)
+                    {
+                        Count(send, p);
+                    }
+
+                    for (var i = 0; i < held.SendOnce; i++)
+                    {
+                        Count(sendOnce, p);
+                    }
+                }
+            }
+
             foreach (var task in _tasks)
             {
                 foreach (var (name, e) in task.Names)

@@ -23,9 +23,14 @@ public sealed partial class PortKernel
 
         CheckDisposition(destEntry, message.Destination, destDisposition);
         var p = destEntry.Port!;
-        if (!p.IsLocal && Router is null)
+        if (!p.IsLocal)
         {
-            throw new NoRouteException($"port {p.Ref} lives on another node and no router is attached");
+            if (Router is null)
+            {
+                throw new NoRouteException($"port {p.Ref} lives on another node and no router is attached");
+            }
+
+            CheckRemoteSendable(message);
         }
 
         // Validate everything before changing anything, so a failed send leaves the space untouched.

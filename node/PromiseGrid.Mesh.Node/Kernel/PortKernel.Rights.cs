@@ -180,6 +180,16 @@ public sealed partial class PortKernel
 
     internal void ReleaseSendLocked(Port p)
     {
+        if (!p.IsLocal)
+        {
+            if (--p.SendRights == 0)
+            {
+                ProxySendsGoneLocked(p);
+            }
+
+            return;
+        }
+
         if (--p.SendRights == 0 && p.Active && p.NoSendersRequest is { } notify)
         {
             p.NoSendersRequest = null;
@@ -190,6 +200,12 @@ public sealed partial class PortKernel
     /// <summary>A send-once right destroyed unused: the port gets a send-once notification through that very right.</summary>
     internal void ReleaseSendOnceLocked(Port p)
     {
+        if (!p.IsLocal)
+        {
+            ReleaseProxySendOnceLocked(p);
+            return;
+        }
+
         if (p.Active)
         {
             SendNotificationLocked(p, PortNotification.SendOnce, null, CarriedRight.None);

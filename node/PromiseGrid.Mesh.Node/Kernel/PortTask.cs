@@ -99,7 +99,7 @@ public sealed class PortTask : IAsyncDisposable
                 result = Kernel.SendLocked(this, message, timeout, cancellationToken, out remote);
             }
 
-            return remote is null ? result : Kernel.Router!.ForwardAsync(message, cancellationToken);
+            return remote is null ? result : Kernel.Router!.ForwardAsync(message, timeout, cancellationToken);
         }
         catch (Exception e) when (e is MeshException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
         {

@@ -51,6 +51,12 @@ public sealed class MessageTooLargeException : MeshException
         Maximum = maximum;
     }
 
+    /// <summary>A refusal whose sizes are not known here (another node's limit).</summary>
+    public MessageTooLargeException(string message)
+        : base(message)
+    {
+    }
+
     public long Size { get; }
 
     public long Maximum { get; }

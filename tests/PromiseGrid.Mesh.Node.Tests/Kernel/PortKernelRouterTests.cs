@@ -1,3 +1,4 @@
+using PromiseGrid.Mesh.Identity;
 using PromiseGrid.Mesh.Kernel;
 using PromiseGrid.Mesh.Ports;
 
@@ -50,10 +51,18 @@ public class PortKernelRouterTests : KernelFixture
     {
         public List<PortMessage> Messages { get; } = [];
 
-        public ValueTask ForwardAsync(PortMessage message, CancellationToken cancellationToken)
+        public ValueTask ForwardAsync(PortMessage message, TimeSpan? timeout, CancellationToken cancellationToken)
         {
             Messages.Add(message);
             return default;
+        }
+
+        public void ReleaseRemote(PortRef port, int send, int sendOnce)
+        {
+        }
+
+        public void LocalPortDied(PortId port, IReadOnlyList<PeerId> holders)
+        {
         }
     }
 }

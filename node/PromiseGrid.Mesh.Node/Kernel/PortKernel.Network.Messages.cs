@@ -1,0 +1,470 @@
+using PromiseGrid.Mesh.Identity;
+using PromiseGrid.Mesh.Ports;
+
+namespace PromiseGrid.Mesh.Kernel;
+
+/// <summary>What the kernel did with a message's rights when it left for another node, to settle them when its fate is known.</summary>
+internal sealed class ForwardPlan(PeerId destination, PortDescriptorEnvelope reply, PortDescriptorEnvelope[] ports)
+{
+    /// <summary>The node the message goes to.</summary>
+    public PeerId Destination { get; } = destination;
+
+    /// <summary>Reply descriptor as it goes on the wire.</summary>
+    public PortDescriptorEnvelope Reply { get; set; } = reply;
+
+    /// <summary>Body descriptors as they go on the wire.</summary>
+    public PortDescriptorEnvelope[] Ports { get; } = ports;
+
+    /// <summary>Rights to local ports now counted as held by <see cref="Destination"/>.</summary>
+    public List<CarriedRight> Transferred { get; } = [];
+
+    /// <summary>Rights to a third node's ports: that node must grant them to <see cref="Destination"/> before the message goes.</summary>
+    public List<ThirdPartyGrant> Grants { get; } = [];
+}
+
+/// <summary>One right to a third node's port carried by a forwarded message; <see cref="Index"/> -1 is the reply port.</summary>
+internal sealed class ThirdPartyGrant(Port proxy, PortRight kind, int index)
+{
+    public Port Proxy { get; } = proxy;
+
+    public PortRight Kind { get; } = kind;
+
+    public int Index { get; } = index;
+
+    /// <summary>The home acknowledged the grant.</summary>
+    public bool Granted { get; set; }
+}
+
+public sealed partial class PortKernel
+{
+    /// <summary>
+    /// Takes a copied-in message to another node into the router's hands: rights to local ports
+    /// become rights <paramref name="destination"/> holds (counted here, their home), rights to
+    /// other nodes' ports are listed for grants. The message's own units stay until
+    /// <see cref="CompleteForwardLocked"/>.
+    /// </summary>
+    internal ForwardPlan BeginForwardLocked(PortMessage message, PeerId destination)
+    {
+        _forwarding.Add(message);
+        var carried = message.CarriedRights;
+        var plan = new ForwardPlan(destination, default, new PortDescriptorEnvelope[carried?.Length ?? 0]);
+        plan.Reply = DescribeForForward(plan, message.ReplyRight, -1, out var replyTransferred);
+        if (replyTransferred)
+        {
+            message.ReplyRight = CarriedRight.None;
+        }
+
+        for (var i = 0; i < plan.Ports.Length; i++)
+        {
+            plan.Ports[i] = DescribeForForward(plan, carried![i], i, out var transferred);
+            if (transferred)
+            {
+                carried[i] = CarriedRight.None;
+            }
+        }
+
+        return plan;
+    }
+
+    private PortDescriptorEnvelope DescribeForForward(ForwardPlan plan, CarriedRight right, int index, out bool transferred)
+    {
+        transferred = false;
+        if (right.Port is not { } p)
+        {
+            return right.Kind == PortRight.DeadName ? DeadDescriptor : default;
+        }
+
+        var type = right.Kind == PortRight.SendOnce ? PortDisposition.PortSendOnce : PortDisposition.PortSend;
+        if (!p.Active)
+        {
+            return DeadDescriptor;
+        }
+
+        if (p.IsLocal)
+        {
+            // Our own port: the unit in the message becomes a right the destination holds.
+            GrantLocked(p, plan.Destination, right.Kind);
+            if (right.Kind == PortRight.Send)
+            {
+                p.SendRights--;
+            }
+            else
+            {
+                p.SendOnceRights--;
+            }
+
+            plan.Transferred.Add(right);
+            transferred = true;
+        }
+        else if (p.Ref.Home != plan.Destination)
+        {
+            plan.Grants.Add(new ThirdPartyGrant(p, right.Kind, index));
+        }
+
+        return new PortDescriptorEnvelope(p.Ref, type);
+    }
+
+    private static PortDescriptorEnvelope DeadDescriptor => new(null, PortDisposition.PortSend);
+
+    /// <summary>A third-party grant failed: the right arrives as a dead name and the port is known dead here.</summary>
+    internal void GrantFailedLocked(ForwardPlan plan, ThirdPartyGrant grant, bool portDead)
+    {
+        if (grant.Index < 0)
+        {
+            plan.Reply = DeadDescriptor;
+        }
+        else
+        {
+            plan.Ports[grant.Index] = DeadDescriptor;
+        }
+
+        if (portDead)
+        {
+            DestroyPortLocked(grant.Proxy);
+        }
+    }
+
+    /// <summary>The envelope of a forwarded message (after its grants).</summary>
+    internal static MessageEnvelope ToEnvelope(PortMessage message, ForwardPlan plan, long timestampUnixMilliseconds)
+    {
+        var regions = message.OutOfLine;
+        ReadOnlyMemory<byte>[] ool = [];
+        if (regions is { Length: > 0 })
+        {
+            ool = new ReadOnlyMemory<byte>[regions.Length];
+            for (var i = 0; i < regions.Length; i++)
+            {
+                ool[i] = regions[i].Data;
+            }
+        }
+
+        return new MessageEnvelope
+        {
+            Destination = message.DestPort!.Ref,
+            DestinationType = message.DestRight == PortRight.SendOnce ? PortDisposition.PortSendOnce : PortDisposition.PortSend,
+            Reply = plan.Reply.Port,
+            ReplyType = plan.Reply.Type,
+            MessageId = message.MessageId,
+            ProtocolId = message.ProtocolId,
+            Flags = message.Flags & ~MessageFlags.Notification,
+            Payload = message.Payload,
+            Ports = plan.Ports,
+            OutOfLine = ool,
+            Trailer = new TrailerEnvelope(message.Trailer.SenderNode, message.Trailer.SenderTask, 0, timestampUnixMilliseconds),
+        };
+    }
+
+    /// <summary>
+    /// Settles a forwarded message. <paramref name="taken"/>: the destination took it (enqueued,
+    /// or destroyed it later itself), so what the message carried is the destination's now.
+    /// Otherwise the destination refused it before taking anything: grants of local rights are
+    /// undone and every right is released here, the Mach way. Returns the third-party grants the
+    /// router must revoke.
+    /// </summary>
+    internal List<ThirdPartyGrant>? CompleteForwardLocked(PortMessage message, ForwardPlan plan, bool taken)
+    {
+        if (!_forwarding.Remove(message))
+        {
+            return null;
+        }
+
+        List<ThirdPartyGrant>? revoke = null;
+        if (!taken)
+        {
+            foreach (var right in plan.Transferred)
+            {
+                var p = right.Port!;
+                if (p.Active && TakeFromHolderLocked(p, plan.Destination, right.Kind))
+                {
+                    // The destination's unit is ours again, and destroyed unused.
+                    ReleaseLocked(right);
+                }
+            }
+
+            foreach (var grant in plan.Grants)
+            {
+                if (grant.Granted)
+                {
+                    (revoke ??= []).Add(grant);
+                }
+            }
+        }
+
+        SettleCarriedLocked(message.ReplyRight, taken || IsGranted(plan, -1));
+        message.ReplyRight = CarriedRight.None;
+        if (message.CarriedRights is { } rights)
+        {
+            for (var i = 0; i < rights.Length; i++)
+            {
+                SettleCarriedLocked(rights[i], taken || IsGranted(plan, i));
+            }
+
+            message.CarriedRights = null;
+        }
+
+        if (message.DestPort is { } dest)
+        {
+            message.DestPort = null;
+            SettleCarriedLocked(new CarriedRight(dest, message.DestRight), taken);
+        }
+
+        message.Dispose();
+        return revoke;
+    }
+
+    private static bool IsGranted(ForwardPlan plan, int index)
+    {
+        foreach (var g in plan.Grants)
+        {
+            if (g.Index == index)
+            {
+                return g.Granted;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>This node's unit of a right that left in a message: released, or for a send-once right handed on, dropped.</summary>
+    private void SettleCarriedLocked(CarriedRight right, bool handedOn)
+    {
+        if (right.Port is not { } p)
+        {
+            return;
+        }
+
+        if (right.Kind == PortRight.SendOnce && !p.IsLocal && handedOn)
+        {
+            DropProxySendOnceLocked(p);
+            return;
+        }
+
+        ReleaseLocked(right);
+    }
+
+    // ---- the receiving side ----
+
+    /// <summary>
+    /// A message from <paramref name="from"/> for a local port: checks the sender's rights,
+    /// turns port references into rights and enqueues it (or waits for room up to
+    /// <paramref name="timeout"/>, as a local send would). Nothing changes if it throws.
+    /// </summary>
+    /// <exception cref="PortDeadException">No such local port.</exception>
+    /// <exception cref="NoRightException">The sender holds no right to the destination or to a local port it passes on.</exception>
+    /// <exception cref="InvalidRightException">A receive right or an unknown type.</exception>
+    /// <exception cref="MessageTooLargeException">A limit of <see cref="Options"/>.</exception>
+    internal ValueTask DeliverFromNetworkLocked(PeerId from, MessageEnvelope envelope, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
+        if (envelope.Destination.Home != LocalPeer || !_ports.TryGetValue(envelope.Destination.Id, out var p) || !p.Active)
+        {
+            throw new PortDeadException($"no port {envelope.Destination}");
+        }
+
+        var destRight = envelope.DestinationType switch
+        {
+            PortDisposition.PortSend => PortRight.Send,
+            PortDisposition.PortSendOnce => PortRight.SendOnce,
+            _ => throw new InvalidRightException($"a message travels on a send or send-once right, not {envelope.DestinationType}"),
+        };
+        var holder = HolderOf(p, from);
+        if (holder is null || (destRight == PortRight.Send ? holder.Send : holder.SendOnce) == 0)
+        {
+            throw new NoRightException($"{from} holds no {(destRight == PortRight.Send ? "send" : "send-once")} right to {p.Ref}");
+        }
+
+        CheckEnvelopeLimits(envelope);
+        CheckPassedRights(from, envelope, p, destRight);
+
+        // From here nothing fails.
+        if (destRight == PortRight.Send)
+        {
+            p.SendRights++;
+        }
+        else
+        {
+            TakeFromHolderLocked(p, from, PortRight.SendOnce);
+        }
+
+        var message = new PortMessage
+        {
+            MessageId = envelope.MessageId,
+            ProtocolId = envelope.ProtocolId,
+            Flags = envelope.Flags & ~MessageFlags.Notification,
+            Payload = envelope.Payload,
+            DestPort = p,
+            DestRight = destRight,
+            ReplyRight = RightFromNetwork(from, envelope.Reply, envelope.ReplyType),
+            Trailer = new MessageTrailer(from, envelope.Trailer.SenderTask, 0, Now),
+        };
+        if (envelope.Ports.Count > 0)
+        {
+            var rights = new CarriedRight[envelope.Ports.Count];
+            for (var i = 0; i < rights.Length; i++)
+            {
+                rights[i] = RightFromNetwork(from, envelope.Ports[i].Port, envelope.Ports[i].Type);
+            }
+
+            message.CarriedRights = rights;
+            message.Ports = new PortDescriptor[rights.Length];
+        }
+
+        if (envelope.OutOfLine.Count > 0)
+        {
+            var regions = new OutOfLineRegion[envelope.OutOfLine.Count];
+            for (var i = 0; i < regions.Length; i++)
+            {
+                regions[i] = new OutOfLineRegion(envelope.OutOfLine[i]);
+            }
+
+            message.OutOfLine = regions;
+        }
+
+        if (destRight == PortRight.SendOnce || HasRoomLocked(p))
+        {
+            EnqueueLocked(p, message);
+            return default;
+        }
+
+        if (timeout == TimeSpan.Zero)
+        {
+            DestroyMessageLocked(message);
+            throw new SendTimeoutException($"port {p.Ref} is full (qlimit {p.QueueLimit})");
+        }
+
+        var waiter = RentWaiter(timeout is not null);
+        waiter.IsSender = true;
+        waiter.Message = message;
+        p.Senders.Add(waiter);
+        Arm(waiter, timeout, cancellationToken);
+        return new ValueTask(waiter, waiter.Version);
+    }
+
+    private void CheckEnvelopeLimits(MessageEnvelope envelope)
+    {
+        if (envelope.Payload.Length > Options.MaxInlinePayload)
+        {
+            throw new MessageTooLargeException("inline payload", envelope.Payload.Length, Options.MaxInlinePayload);
+        }
+
+        if (envelope.Ports.Count > Options.MaxPortDescriptors)
+        {
+            throw new MessageTooLargeException("port descriptor count", envelope.Ports.Count, Options.MaxPortDescriptors);
+        }
+
+        if (envelope.OutOfLine.Count > Options.MaxOutOfLineRegions)
+        {
+            throw new MessageTooLargeException("out-of-line region count", envelope.OutOfLine.Count, Options.MaxOutOfLineRegions);
+        }
+
+        long total = 0;
+        foreach (var r in envelope.OutOfLine)
+        {
+            total += r.Length;
+        }
+
+        if (total > Options.MaxOutOfLineBytes)
+        {
+            throw new MessageTooLargeException("out-of-line data", total, Options.MaxOutOfLineBytes);
+        }
+    }
+
+    /// <summary>Rights to local ports that the sender passes on must be rights it holds (a reference alone is not a capability).</summary>
+    private void CheckPassedRights(PeerId from, MessageEnvelope envelope, Port destination, PortRight destRight)
+    {
+        Dictionary<Port, (int Send, int SendOnce)>? needed = null;
+        void Need(PortRef? reference, PortDisposition type)
+        {
+            if (type == PortDisposition.None)
+            {
+                return;
+            }
+
+            if (type is not (PortDisposition.PortSend or PortDisposition.PortSendOnce))
+            {
+                throw new InvalidRightException(type == PortDisposition.PortReceive
+                    ? "a receive right cannot move between nodes"
+                    : $"a message carries received types, not {type}");
+            }
+
+            if (reference is null || reference.Home != LocalPeer || !_ports.TryGetValue(reference.Id, out var q) || !q.Active)
+            {
+                return;
+            }
+
+            needed ??= [];
+            var (s, so) = needed.GetValueOrDefault(q);
+            needed[q] = type == PortDisposition.PortSend ? (s + 1, so) : (s, so + 1);
+        }
+
+        Need(envelope.Reply, envelope.ReplyType);
+        foreach (var d in envelope.Ports)
+        {
+            Need(d.Port, d.Type);
+        }
+
+        if (needed is null)
+        {
+            return;
+        }
+
+        foreach (var (q, (send, sendOnce)) in needed)
+        {
+            var held = HolderOf(q, from);
+            var heldSendOnce = (held?.SendOnce ?? 0) - (q == destination && destRight == PortRight.SendOnce ? 1 : 0);
+            if ((send > 0 && (held?.Send ?? 0) == 0) || sendOnce > heldSendOnce)
+            {
+                throw new NoRightException($"{from} passes on a right to {q.Ref} it does not hold");
+            }
+        }
+    }
+
+    /// <summary>A right arriving in a message from <paramref name="from"/> (checked by <see cref="CheckPassedRights"/>).</summary>
+    private CarriedRight RightFromNetwork(PeerId from, PortRef? reference, PortDisposition type)
+    {
+        if (type == PortDisposition.None)
+        {
+            return CarriedRight.None;
+        }
+
+        var kind = type == PortDisposition.PortSendOnce ? PortRight.SendOnce : PortRight.Send;
+        if (reference is null)
+        {
+            return new CarriedRight(null, PortRight.DeadName);
+        }
+
+        if (reference.Home == LocalPeer)
+        {
+            if (!_ports.TryGetValue(reference.Id, out var q) || !q.Active)
+            {
+                return new CarriedRight(null, PortRight.DeadName);
+            }
+
+            if (kind == PortRight.Send)
+            {
+                // A new send right made for the receiver; the sender keeps its own.
+                q.SendRights++;
+            }
+            else
+            {
+                // The sender's send-once right moves into the message.
+                TakeFromHolderLocked(q, from, PortRight.SendOnce);
+            }
+
+            return new CarriedRight(q, kind);
+        }
+
+        var proxy = GetOrCreateProxyLocked(reference);
+        if (kind == PortRight.Send)
+        {
+            proxy.SendRights++;
+            proxy.GrantedSend++;
+        }
+        else
+        {
+            proxy.SendOnceRights++;
+            proxy.GrantedSendOnce++;
+        }
+
+        return new CarriedRight(proxy, kind);
+    }
+}

@@ -1,0 +1,381 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using Microsoft.Extensions.Logging;
+using PromiseGrid.Mesh.Abstractions;
+using PromiseGrid.Mesh.Ports;
+using PromiseGrid.Mesh.Ports.Wire;
+
+namespace PromiseGrid.Mesh.Node.Ports;
+
+internal sealed partial class OutboundLink
+{
+    /// <summary>Connects while there is work, writes requests, reads outcomes; redials with backoff and jitter.</summary>
+    private async Task RunAsync()
+    {
+        await Task.Yield();
+        var token = _stopping.Token;
+        var failures = 0;
+        while (!token.IsCancellationRequested)
+        {
+            if (!HasWork())
+            {
+                try
+                {
+                    if (!await _wake.Reader.WaitToReadAsync(token).ConfigureAwait(false))
+                    {
+                        return;
+                    }
+
+                    _wake.Reader.TryRead(out _);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+
+                continue;
+            }
+
+            IMuxedStream? stream = null;
+            var wasConnected = false;
+            try
+            {
+                stream = await _owner.OpenStreamAsync(Peer, token).ConfigureAwait(false);
+                await HandshakeAsync(stream, token).ConfigureAwait(false);
+                wasConnected = true;
+                failures = 0;
+                await PumpAsync(stream, token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is MeshException or IOException or OperationCanceledException or InvalidOperationException or ObjectDisposedException)
+            {
+                Log.StreamFailed(_logger, Peer.ToString(), e.Message);
+            }
+            finally
+            {
+                lock (_gate)
+                {
+                    _connected = false;
+                    foreach (var r in _unresolved.Values)
+                    {
+                        r.WrittenOnStream = false;
+                    }
+                }
+
+                if (stream is not null)
+                {
+                    stream.Reset();
+                    await stream.DisposeAsync().ConfigureAwait(false);
+                }
+            }
+
+            if (wasConnected)
+            {
+                _owner.CountReconnect();
+                continue;
+            }
+
+            var delays = _owner.Options.RedialDelays;
+            var delay = delays[Math.Min(failures++, delays.Count - 1)];
+            var jitter = 0.8 + (Random.Shared.NextDouble() * 0.4);
+            try
+            {
+                await Task.Delay(delay * jitter, _owner.Time, token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private bool HasWork()
+    {
+        lock (_gate)
+        {
+            return _unresolved.Count > 0 || _confirmedSent + 1 < _lowest;
+        }
+    }
+
+    private async Task HandshakeAsync(IMuxedStream stream, CancellationToken cancellationToken)
+    {
+        ulong confirmed;
+        lock (_gate)
+        {
+            confirmed = _lowest - 1;
+        }
+
+        PortsFrameCodec.Write(new HelloFrame(PortsFrameCodec.Version, _owner.Epoch, confirmed), stream.Output);
+        await stream.Output.FlushAsync(cancellationToken).ConfigureAwait(false);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_owner.Options.HelloTimeout);
+        var frame = await ReadFrameAsync(stream.Input, timeout.Token).ConfigureAwait(false)
+            ?? throw new ProtocolViolationException($"{Peer} closed the ports stream during the hello exchange");
+        if (frame is not WelcomeFrame welcome)
+        {
+            throw new ProtocolViolationException($"{Peer} answered hello with {frame.Type}");
+        }
+
+        if (welcome.Version != PortsFrameCodec.Version)
+        {
+            throw new ProtocolViolationException($"{Peer} chose ports version {welcome.Version}, this node speaks {PortsFrameCodec.Version}");
+        }
+
+        ulong? previousEpoch;
+        lock (_gate)
+        {
+            previousEpoch = _remoteEpoch;
+            _remoteEpoch = welcome.Epoch;
+        }
+
+        if (previousEpoch is { } known && known != welcome.Epoch)
+        {
+            _owner.PeerRestarted(Peer);
+        }
+
+        ApplyWelcome(welcome);
+    }
+
+    /// <summary>Settles what the server already decided, marks what it holds, and rewinds so the rest is resent.</summary>
+    private void ApplyWelcome(WelcomeFrame welcome)
+    {
+        List<(PendingRequest, Outcome)>? settled = null;
+        lock (_gate)
+        {
+            foreach (var r in _unresolved.Values)
+            {
+                r.SeenByServer = false;
+            }
+
+            foreach (var range in welcome.Acked)
+            {
+                for (var seq = range.Start; seq < range.Start + range.Count && seq < _nextSeq; seq++)
+                {
+                    TakeLocked(seq, Outcome.Acked, ref settled);
+                }
+            }
+
+            foreach (var nack in welcome.Nacks)
+            {
+                TakeLocked(nack.Seq, Outcome.Nacked(nack.Code, nack.Message), ref settled);
+            }
+
+            foreach (var result in welcome.Results)
+            {
+                TakeLocked(result.Seq, Outcome.Result(result.Port), ref settled);
+            }
+
+            foreach (var seq in welcome.Pending)
+            {
+                if (_unresolved.TryGetValue(seq, out var r))
+                {
+                    r.SeenByServer = true;
+                }
+            }
+
+            foreach (var r in _unresolved.Values.Where(r => r.Abandoned && r.Written && !r.SeenByServer).ToList())
+            {
+                // Its caller was answered already and the server never saw it: it certainly was not enqueued.
+                TakeLocked(r.Seq, Outcome.LocalFailure(new NodeUnreachableException("not delivered", false), taken: false), ref settled);
+            }
+
+            _writeCursor = _lowest;
+            _connected = true;
+        }
+
+        SettleAll(settled);
+    }
+
+    private void TakeLocked(ulong seq, Outcome outcome, ref List<(PendingRequest, Outcome)>? settled)
+    {
+        if (!_unresolved.Remove(seq, out var r))
+        {
+            return;
+        }
+
+        AdvanceLowestLocked();
+        (settled ??= []).Add((r, outcome));
+    }
+
+    /// <summary>Writes requests and reads outcomes until the stream fails.</summary>
+    private async Task PumpAsync(IMuxedStream stream, CancellationToken cancellationToken)
+    {
+        using var pumpStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var reader = ReadOutcomesAsync(stream.Input, pumpStop.Token);
+        var writer = WriteRequestsAsync(stream.Output, pumpStop.Token);
+        var first = await Task.WhenAny(reader, writer).ConfigureAwait(false);
+        await pumpStop.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(reader, writer).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+        }
+
+        await first.ConfigureAwait(false);
+    }
+
+    private async Task WriteRequestsAsync(PipeWriter output, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var wrote = false;
+            List<(PendingRequest, Outcome)>? dropped = null;
+            lock (_gate)
+            {
+                var end = Math.Min(_nextSeq, _lowest + (ulong)_owner.Options.SendWindow);
+                var bytes = 0;
+                for (; _writeCursor < end && bytes < 256 << 10; _writeCursor++)
+                {
+                    if (!_unresolved.TryGetValue(_writeCursor, out var r) || r.SeenByServer || r.WrittenOnStream)
+                    {
+                        continue;
+                    }
+
+                    if (r.Abandoned && !r.Written)
+                    {
+                        // Cancelled before it ever left: certainly not enqueued.
+                        TakeLocked(r.Seq, Outcome.LocalFailure(new OperationCanceledException(), taken: false), ref dropped);
+                        continue;
+                    }
+
+                    if (r.Frame is not { } frame)
+                    {
+                        break;
+                    }
+
+                    output.Write(frame);
+                    bytes += frame.Length;
+                    if (r.Written)
+                    {
+                        _owner.CountResent();
+                    }
+                    else
+                    {
+                        _owner.CountSent();
+                    }
+
+                    r.Written = true;
+                    r.WrittenOnStream = true;
+                    wrote = true;
+                }
+
+                if (_lowest > _confirmedSent + 1 && (_lowest - 1 - _confirmedSent >= 1024 || !wrote))
+                {
+                    _confirmedSent = _lowest - 1;
+                    PortsFrameCodec.Write(new ConfirmFrame(_confirmedSent), output);
+                    wrote = true;
+                }
+            }
+
+            SettleAll(dropped);
+            if (wrote)
+            {
+                var flush = await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+                if (flush.IsCompleted)
+                {
+                    throw new IOException($"{Peer} stopped reading the ports stream");
+                }
+
+                continue;
+            }
+
+            if (!await _wake.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                return;
+            }
+
+            _wake.Reader.TryRead(out _);
+        }
+    }
+
+    private async Task ReadOutcomesAsync(PipeReader input, CancellationToken cancellationToken)
+    {
+        var max = _owner.Options.MaxFrameSize;
+        while (true)
+        {
+            var read = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var buffer = read.Buffer;
+            List<(PendingRequest, Outcome)>? settled = null;
+            try
+            {
+                while (PortsFrameCodec.TryReadFrame(ref buffer, max, out var body))
+                {
+                    var frame = PortsFrameCodec.Decode(body.IsSingleSegment ? body.First : body.ToArray());
+                    lock (_gate)
+                    {
+                        switch (frame)
+                        {
+                            case AckFrame ack:
+                                foreach (var range in ack.Ranges)
+                                {
+                                    for (var seq = range.Start; seq < range.Start + range.Count && seq < _nextSeq; seq++)
+                                    {
+                                        TakeLocked(seq, Outcome.Acked, ref settled);
+                                    }
+                                }
+
+                                break;
+                            case NackFrame nack:
+                                TakeLocked(nack.Seq, Outcome.Nacked(nack.Code, nack.Message), ref settled);
+                                break;
+                            case ResultFrame result:
+                                TakeLocked(result.Seq, Outcome.Result(result.Port), ref settled);
+                                break;
+                            default:
+                                throw new ProtocolViolationException($"{Peer} sent a {frame.Type} frame on the ports stream");
+                        }
+                    }
+                }
+            }
+            finally
+            {
+                input.AdvanceTo(buffer.Start, buffer.End);
+            }
+
+            SettleAll(settled);
+            if (settled is not null)
+            {
+                // Room in the window, or a confirm to send.
+                _wake.Writer.TryWrite(true);
+            }
+
+            if (read.IsCompleted)
+            {
+                throw new IOException($"{Peer} closed the ports stream");
+            }
+        }
+    }
+
+    private async Task<PortsFrame?> ReadFrameAsync(PipeReader input, CancellationToken cancellationToken)
+    {
+        var max = _owner.Options.MaxFrameSize;
+        while (true)
+        {
+            var read = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var buffer = read.Buffer;
+            if (PortsFrameCodec.TryReadFrame(ref buffer, max, out var body))
+            {
+                var frame = PortsFrameCodec.Decode(body.ToArray());
+                input.AdvanceTo(buffer.Start);
+                return frame;
+            }
+
+            input.AdvanceTo(buffer.Start, buffer.End);
+            if (read.IsCompleted)
+            {
+                return null;
+            }
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 4200, EventName = "PortsStreamFailed", Level = LogLevel.Debug, Message = "ports stream to {PeerId} ended: {Reason}")]
+        public static partial void StreamFailed(ILogger logger, string peerId, string reason);
+    }
+}

@@ -1,0 +1,237 @@
+using System.Buffers;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using PromiseGrid.Mesh.Identity;
+using PromiseGrid.Mesh.Kernel;
+using PromiseGrid.Mesh.Ports;
+using PromiseGrid.Mesh.Ports.Wire;
+
+namespace PromiseGrid.Mesh.Node.Ports;
+
+/// <summary>
+/// This node's requests to one other node (docs/ports-protocol.md, "Client"): numbered in call
+/// order, written on one <c>/promisegrid/ports/1.0.0</c> stream, kept until their outcome
+/// arrives, and after a broken connection resent — only those the server says it never saw —
+/// on a new stream, redialled with backoff and jitter. Lock order: the kernel lock may be held
+/// when taking this link's lock, never the other way round.
+/// </summary>
+internal sealed partial class OutboundLink : IAsyncDisposable
+{
+    private readonly RemotePorts _owner;
+    private readonly Lock _gate = new();
+    private readonly Dictionary<ulong, PendingRequest> _unresolved = [];
+    private readonly PriorityQueue<PendingRequest, long> _deadlines = new();
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly ILogger _logger;
+    private ulong _nextSeq = 1;
+    private ulong _lowest = 1;
+    private ulong _writeCursor = 1;
+    private ulong _confirmedSent;
+    private ulong? _remoteEpoch;
+    private bool _connected;
+    private bool _disposed;
+    private Task? _loop;
+
+    public OutboundLink(RemotePorts owner, PeerId peer)
+    {
+        _owner = owner;
+        Peer = peer;
+        _logger = owner.LoggerFactory.CreateLogger<OutboundLink>();
+    }
+
+    /// <summary>The node the requests go to.</summary>
+    public PeerId Peer { get; }
+
+    /// <summary>A stream is up and the hello exchange done.</summary>
+    public bool IsConnected
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _connected;
+            }
+        }
+    }
+
+    /// <summary>Requests whose outcome is not known yet.</summary>
+    public int Unresolved
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _unresolved.Count;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Queues a request (numbered now, so calls keep their order). <paramref name="frame"/> may be
+    /// null for a deliver that waits for grants; <see cref="SetFrame"/> supplies it later.
+    /// </summary>
+    public void Submit(PendingRequest request, Func<ulong, PendingRequest, byte[]>? frame, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                request.TryAnswer(default, new ObjectDisposedException(nameof(RemotePorts)));
+                return;
+            }
+
+            request.Seq = _nextSeq++;
+            if (timeout is { } t && t != Timeout.InfiniteTimeSpan)
+            {
+                request.Deadline = _owner.Time.GetTimestamp() + (long)(t.TotalSeconds * _owner.Time.TimestampFrequency);
+                _deadlines.Enqueue(request, request.Deadline);
+            }
+
+            request.Frame = frame?.Invoke(request.Seq, request);
+            _unresolved.Add(request.Seq, request);
+
+            _loop ??= RunAsync();
+        }
+
+        if (cancellationToken.CanBeCanceled)
+        {
+            request.Registration = cancellationToken.UnsafeRegister(static (s, ct) => ((PendingRequest)s!).TryAnswer(default, new OperationCanceledException(ct)), request);
+        }
+
+        _wake.Writer.TryWrite(true);
+    }
+
+    /// <summary>Supplies the frame of a request submitted without one (its grants are done).</summary>
+    public void SetFrame(PendingRequest request, byte[] frame)
+    {
+        lock (_gate)
+        {
+            request.Frame = frame;
+        }
+
+        _wake.Writer.TryWrite(true);
+    }
+
+    /// <summary>Answers requests whose deadline passed (called by the owner's sweep timer).</summary>
+    public void Sweep(long now)
+    {
+        List<(PendingRequest Request, Outcome Outcome)>? settled = null;
+        lock (_gate)
+        {
+            while (_deadlines.TryPeek(out var r, out var deadline) && deadline <= now)
+            {
+                _deadlines.Dequeue();
+                if (!_unresolved.TryGetValue(r.Seq, out var live) || live != r || r.Abandoned)
+                {
+                    continue;
+                }
+
+                if (!r.Written)
+                {
+                    // Never left this node: certainly not enqueued.
+                    _unresolved.Remove(r.Seq);
+                    AdvanceLowestLocked();
+                    var error = _connected
+                        ? (Exception)new SendTimeoutException($"the request to {Peer} did not get out before the send timeout")
+                        : new NodeUnreachableException($"{Peer} could not be reached before the send timeout", mayHaveBeenDelivered: false);
+                    (settled ??= []).Add((r, Outcome.LocalFailure(error, taken: false)));
+                }
+                else if (_connected && !r.InGrace)
+                {
+                    // The server has it and judges a full queue by the same timeout: wait a little for its verdict.
+                    r.InGrace = true;
+                    r.Deadline = now + (long)(_owner.Options.HelloTimeout.TotalSeconds * _owner.Time.TimestampFrequency);
+                    _deadlines.Enqueue(r, r.Deadline);
+                }
+                else
+                {
+                    r.TryAnswer(default, new NodeUnreachableException($"no answer from {Peer} before the send timeout; the message may have been enqueued", mayHaveBeenDelivered: true));
+                }
+            }
+        }
+
+        SettleAll(settled);
+    }
+
+    private void AdvanceLowestLocked()
+    {
+        while (_lowest < _nextSeq && !_unresolved.ContainsKey(_lowest))
+        {
+            _lowest++;
+        }
+    }
+
+    /// <summary>Outcomes from the server (or local failures), applied outside the lock.</summary>
+    private void SettleAll(List<(PendingRequest Request, Outcome Outcome)>? settled)
+    {
+        if (settled is null)
+        {
+            return;
+        }
+
+        foreach (var (request, outcome) in settled)
+        {
+            _owner.Settle(this, request, outcome);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Task? loop;
+        List<PendingRequest> left;
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            loop = _loop;
+            left = [.. _unresolved.Values];
+            _unresolved.Clear();
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        _wake.Writer.TryComplete();
+        if (loop is not null)
+        {
+            try
+            {
+                await loop.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+
+        foreach (var r in left)
+        {
+            _owner.Settle(this, r, Outcome.LocalFailure(new NodeUnreachableException("the node is shutting down", r.Written), taken: r.Written));
+        }
+
+        _stopping.Dispose();
+    }
+}
+
+/// <summary>What became of a request.</summary>
+internal readonly record struct Outcome(OutcomeKind Kind, PortsErrorCode Code, string? Message, PortId Port, Exception? Error, bool Taken)
+{
+    public static Outcome Acked => new(OutcomeKind.Acked, 0, null, default, null, true);
+
+    public static Outcome Result(PortId port) => new(OutcomeKind.Acked, 0, null, port, null, true);
+
+    public static Outcome Nacked(PortsErrorCode code, string message) =>
+        new(OutcomeKind.Nacked, code, message, default, null, !PortsErrorCodes.IsRefusal(code));
+
+    /// <summary>Failed here; <paramref name="taken"/>: it may have reached the server, so its rights count as handed over.</summary>
+    public static Outcome LocalFailure(Exception error, bool taken) => new(OutcomeKind.Failed, 0, null, default, error, taken);
+}
+
+internal enum OutcomeKind
+{
+    Acked,
+    Nacked,
+    Failed,
+}

@@ -1,0 +1,166 @@
+using PromiseGrid.Mesh.Identity;
+using PromiseGrid.Mesh.Kernel;
+using PromiseGrid.Mesh.Ports;
+using PromiseGrid.Mesh.Ports.Wire;
+
+namespace PromiseGrid.Mesh.Node.Ports;
+
+/// <summary>The sending side: messages, grants, releases and port deaths become requests on the links.</summary>
+public sealed partial class RemotePorts : IPortRouter
+{
+    ValueTask IPortRouter.ForwardAsync(PortMessage message, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
+        var home = message.DestPort!.Ref.Home;
+        var link = GetLink(home);
+        ForwardPlan plan;
+        lock (_kernel.Sync)
+        {
+            plan = _kernel.BeginForwardLocked(message, home);
+        }
+
+        timeout ??= Options.DefaultSendTimeout;
+        var request = new PendingRequest(PortsFrameType.Deliver) { Message = message, Plan = plan };
+        var result = request.AsPlainValueTask();
+        if (plan.Grants.Count == 0)
+        {
+            link.Submit(request, (seq, r) => EncodeDeliver(seq, r), timeout, cancellationToken);
+        }
+        else
+        {
+            link.Submit(request, null, timeout, cancellationToken);
+            _ = GrantThenReleaseAsync(link, request);
+        }
+
+        return result;
+    }
+
+    private byte[] EncodeDeliver(ulong seq, PendingRequest request)
+    {
+        uint timeoutMs = 0;
+        if (request.Deadline != long.MaxValue)
+        {
+            var left = request.Deadline - Time.GetTimestamp();
+            timeoutMs = (uint)Math.Clamp(left * 1000 / Time.TimestampFrequency, 1, uint.MaxValue);
+        }
+
+        var envelope = PortKernel.ToEnvelope(request.Message!, request.Plan!, Time.GetUtcNow().ToUnixTimeMilliseconds());
+        return PortsFrameCodec.EncodeDeliver(seq, timeoutMs, envelope);
+    }
+
+    /// <summary>
+    /// A message carries rights to a third node's ports: each home grants them to the destination
+    /// first (so the destination's first use is authorised), then the message is released for writing.
+    /// </summary>
+    private async Task GrantThenReleaseAsync(OutboundLink link, PendingRequest request)
+    {
+        var plan = request.Plan!;
+        foreach (var grant in plan.Grants)
+        {
+            var home = grant.Proxy.Ref.Home;
+            var ask = new PendingRequest(PortsFrameType.Grant);
+            var answer = ask.AsPlainValueTask();
+            var frame = new GrantFrame(0, grant.Proxy.Ref.Id, plan.Destination, grant.Kind == PortRight.SendOnce ? PortDisposition.PortSendOnce : PortDisposition.PortSend, Revoke: false);
+            GetLink(home).Submit(ask, (seq, _) => PortsFrameCodec.Encode(frame with { Seq = seq }), Options.DefaultSendTimeout ?? DefaultLookupTimeout, Stopping);
+            try
+            {
+                await answer.ConfigureAwait(false);
+                grant.Granted = true;
+            }
+            catch (Exception e) when (e is MeshException or OperationCanceledException or ObjectDisposedException)
+            {
+                lock (_kernel.Sync)
+                {
+                    _kernel.GrantFailedLocked(plan, grant, portDead: e is PortDeadException);
+                }
+            }
+        }
+
+        link.SetFrame(request, EncodeDeliver(request.Seq, request));
+    }
+
+    void IPortRouter.ReleaseRemote(PortRef port, int send, int sendOnce)
+    {
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            return;
+        }
+
+        var request = new PendingRequest(PortsFrameType.Release);
+        var frame = new ReleaseFrame(0, port.Id, (uint)send, (uint)sendOnce);
+        GetLink(port.Home).Submit(request, (seq, _) => PortsFrameCodec.Encode(frame with { Seq = seq }), null, default);
+    }
+
+    private void ReleaseRemote(PortRef port, int send, int sendOnce) => ((IPortRouter)this).ReleaseRemote(port, send, sendOnce);
+
+    void IPortRouter.LocalPortDied(PortId port, IReadOnlyList<PeerId> holders)
+    {
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            return;
+        }
+
+        foreach (var holder in holders)
+        {
+            var request = new PendingRequest(PortsFrameType.PortDead);
+            GetLink(holder).Submit(request, (seq, _) => PortsFrameCodec.Encode(new PortDeadFrame(seq, [port])), null, default);
+        }
+    }
+
+    /// <summary>The outcome of a request is known (or the caller gave up and it is known it never arrived).</summary>
+    internal void Settle(OutboundLink link, PendingRequest request, Outcome outcome)
+    {
+        switch (outcome.Kind)
+        {
+            case OutcomeKind.Acked:
+                Interlocked.Increment(ref _acked);
+                break;
+            case OutcomeKind.Nacked:
+                Interlocked.Increment(ref _nacked);
+                break;
+        }
+
+        if (request.Kind == PortsFrameType.Deliver)
+        {
+            List<ThirdPartyGrant>? revoke;
+            lock (_kernel.Sync)
+            {
+                if (outcome.Kind == OutcomeKind.Nacked && outcome.Code is PortsErrorCode.NoSuchPort or PortsErrorCode.PortDied)
+                {
+                    _kernel.MarkRemotePortsDeadLocked(link.Peer, [request.Message!.DestPort!.Ref.Id]);
+                }
+
+                revoke = _kernel.CompleteForwardLocked(request.Message!, request.Plan!, outcome.Taken);
+            }
+
+            foreach (var grant in revoke ?? [])
+            {
+                var ask = new PendingRequest(PortsFrameType.Ungrant);
+                var frame = new GrantFrame(0, grant.Proxy.Ref.Id, request.Plan!.Destination, grant.Kind == PortRight.SendOnce ? PortDisposition.PortSendOnce : PortDisposition.PortSend, Revoke: true);
+                GetLink(grant.Proxy.Ref.Home).Submit(ask, (seq, _) => PortsFrameCodec.Encode(frame with { Seq = seq }), null, default);
+            }
+        }
+        else if (request.Kind == PortsFrameType.Lookup && outcome.Kind == OutcomeKind.Acked && request.Abandoned)
+        {
+            // Granted after the caller gave up: give it back.
+            ReleaseRemote(new PortRef(link.Peer, outcome.Port), 1, 0);
+        }
+
+        request.TryAnswer(outcome.Port, outcome.Kind switch
+        {
+            OutcomeKind.Acked => null,
+            OutcomeKind.Nacked => ToException(link.Peer, outcome.Code, outcome.Message ?? string.Empty),
+            _ => outcome.Error,
+        });
+    }
+
+    private static MeshException ToException(PeerId peer, PortsErrorCode code, string message) => code switch
+    {
+        PortsErrorCode.NoSuchPort => new PortDeadException($"{peer}: {message}"),
+        PortsErrorCode.PortDied => new PortDeadException($"{peer}: the port died before the message got into its queue: {message}"),
+        PortsErrorCode.NoRight => new NoRightException($"{peer} refused: {message}"),
+        PortsErrorCode.TooLarge => new MessageTooLargeException($"{peer} refused the message: {message}"),
+        PortsErrorCode.Timeout => new SendTimeoutException($"{peer}: {message}"),
+        PortsErrorCode.Unsupported => new InvalidRightException($"{peer} refused: {message}"),
+        _ => new ProtocolViolationException($"{peer} could not read the request: {message}"),
+    };
+}

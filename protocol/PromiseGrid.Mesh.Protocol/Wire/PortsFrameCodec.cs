@@ -1,0 +1,515 @@
+using System.Buffers;
+using System.Text;
+using MessagePack;
+using PromiseGrid.Mesh.Identity;
+using PromiseGrid.Mesh.Multiformats;
+
+namespace PromiseGrid.Mesh.Ports.Wire;
+
+/// <summary>
+/// Encoding of <see cref="PortsFrame"/>s: each frame is an unsigned varint length followed by a
+/// MessagePack array whose first element is the <see cref="PortsFrameType"/>
+/// (docs/ports-protocol.md, "Frames"). Decoding treats input as untrusted: lengths, counts and
+/// nesting are bounded and anything unexpected is an <see cref="InvalidFormatException"/>.
+/// </summary>
+public static class PortsFrameCodec
+{
+    /// <summary>The protocol id negotiated with multistream-select.</summary>
+    public const string ProtocolId = "/promisegrid/ports/1.0.0";
+
+    /// <summary>The minor version this implementation speaks inside <see cref="ProtocolId"/>.</summary>
+    public const uint Version = 1;
+
+    /// <summary>Most port ids in one port-dead frame.</summary>
+    public const int MaxPortsPerFrame = 1024;
+
+    /// <summary>Most ranges, pending entries, refusals or results in one frame.</summary>
+    public const int MaxEntriesPerFrame = 65536;
+
+    /// <summary>Longest published name, in UTF-8 bytes.</summary>
+    public const int MaxNameLength = 256;
+
+    /// <summary>Longest refusal message, in UTF-8 bytes (longer ones are cut when encoding).</summary>
+    public const int MaxMessageLength = 512;
+
+    private const int MaxDepth = 4;
+
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_scratch;
+
+    /// <summary>Encodes one frame, length prefix included, to a new array.</summary>
+    public static byte[] Encode(PortsFrame frame)
+    {
+        var body = Scratch();
+        WriteBody(frame, body);
+        return Prefix(body);
+    }
+
+    /// <summary>Encodes a deliver frame with the envelope written in place (no intermediate copy of the envelope).</summary>
+    public static byte[] EncodeDeliver(ulong seq, uint timeoutMilliseconds, MessageEnvelope envelope)
+    {
+        ArgumentNullException.ThrowIfNull(envelope);
+        var body = Scratch();
+        var w = new MessagePackWriter(body);
+        w.WriteArrayHeader(4);
+        w.Write((byte)PortsFrameType.Deliver);
+        w.Write(seq);
+        w.Write(timeoutMilliseconds);
+        w.Flush();
+        MessageEnvelopeCodec.Encode(envelope, body);
+        return Prefix(body);
+    }
+
+    /// <summary>Encodes one frame, length prefix included, into <paramref name="output"/>.</summary>
+    public static void Write(PortsFrame frame, IBufferWriter<byte> output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        var body = Scratch();
+        WriteBody(frame, body);
+        Varint.Write(output, (ulong)body.WrittenCount);
+        output.Write(body.WrittenSpan);
+    }
+
+    /// <summary>
+    /// Takes one complete frame body off the front of <paramref name="buffer"/> if it holds one.
+    /// </summary>
+    /// <exception cref="LimitExceededException">The announced length exceeds <paramref name="maxFrameSize"/>.</exception>
+    /// <exception cref="InvalidFormatException">The length prefix is malformed.</exception>
+    public static bool TryReadFrame(ref ReadOnlySequence<byte> buffer, int maxFrameSize, out ReadOnlySequence<byte> body)
+    {
+        body = default;
+        if (!Varint.TryRead(buffer, out var length, out var prefix))
+        {
+            if (buffer.Length >= 10)
+            {
+                throw new InvalidFormatException("malformed frame length");
+            }
+
+            return false;
+        }
+
+        if (length > (ulong)maxFrameSize)
+        {
+            throw new LimitExceededException("ports frame size", (long)Math.Min(length, long.MaxValue), maxFrameSize);
+        }
+
+        if (buffer.Length - prefix < (long)length)
+        {
+            return false;
+        }
+
+        body = buffer.Slice(prefix, (long)length);
+        buffer = buffer.Slice(body.End);
+        return true;
+    }
+
+    /// <summary>Decodes one frame body (without its length prefix). A deliver's envelope is a slice of <paramref name="body"/>.</summary>
+    /// <exception cref="InvalidFormatException">Malformed, unknown type, trailing bytes, or a bound is exceeded.</exception>
+    public static PortsFrame Decode(ReadOnlyMemory<byte> body)
+    {
+        var r = new MessagePackReader(body);
+        var security = MessagePackSecurity.UntrustedData.WithMaximumObjectGraphDepth(MaxDepth);
+        try
+        {
+            security.DepthStep(ref r);
+            var count = r.ReadArrayHeader();
+            if (count < 1)
+            {
+                throw new InvalidFormatException("empty ports frame");
+            }
+
+            var type = (PortsFrameType)r.ReadByte();
+            PortsFrame frame = type switch
+            {
+                PortsFrameType.Hello => Expect(count, 4, type, ref r, static (ref MessagePackReader x) => new HelloFrame(x.ReadUInt32(), x.ReadUInt64(), x.ReadUInt64())),
+                PortsFrameType.Deliver => ReadDeliver(count, body, ref r),
+                PortsFrameType.Grant or PortsFrameType.Ungrant => Expect(count, 5, type, ref r, (ref MessagePackReader x) =>
+                    new GrantFrame(x.ReadUInt64(), ReadPortId(ref x), ReadPeer(ref x), ReadRightType(ref x), type == PortsFrameType.Ungrant)),
+                PortsFrameType.Release => Expect(count, 5, type, ref r, static (ref MessagePackReader x) =>
+                    new ReleaseFrame(x.ReadUInt64(), ReadPortId(ref x), x.ReadUInt32(), x.ReadUInt32())),
+                PortsFrameType.Lookup => Expect(count, 4, type, ref r, static (ref MessagePackReader x) =>
+                    new LookupFrame(x.ReadUInt64(), x.TryReadNil() ? null : ReadPortId(ref x), ReadName(ref x))),
+                PortsFrameType.PortDead => Expect(count, 3, type, ref r, (ref MessagePackReader x) => ReadPortDead(ref x, security)),
+                PortsFrameType.Confirm => Expect(count, 2, type, ref r, static (ref MessagePackReader x) => new ConfirmFrame(x.ReadUInt64())),
+                PortsFrameType.Welcome => Expect(count, 7, type, ref r, (ref MessagePackReader x) => ReadWelcome(ref x, security)),
+                PortsFrameType.Ack => Expect(count, 2, type, ref r, (ref MessagePackReader x) => new AckFrame(ReadRanges(ref x, security))),
+                PortsFrameType.Nack => Expect(count, 4, type, ref r, static (ref MessagePackReader x) => ReadNack(ref x)),
+                PortsFrameType.Result => Expect(count, 3, type, ref r, static (ref MessagePackReader x) => new ResultFrame(x.ReadUInt64(), ReadPortId(ref x))),
+                _ => throw new InvalidFormatException($"unknown ports frame type {(byte)type}"),
+            };
+            if (!r.End)
+            {
+                throw new InvalidFormatException($"trailing bytes after a {type} frame");
+            }
+
+            return frame;
+        }
+        catch (Exception e) when (e is MessagePackSerializationException or EndOfStreamException or InsufficientExecutionStackException or OverflowException)
+        {
+            throw new InvalidFormatException("malformed ports frame: " + e.Message, e);
+        }
+    }
+
+    private delegate T FieldsReader<out T>(ref MessagePackReader r);
+
+    private static PortsFrame Expect(int count, int expected, PortsFrameType type, ref MessagePackReader r, FieldsReader<PortsFrame> read)
+    {
+        if (count != expected)
+        {
+            throw new InvalidFormatException($"{type} frame has {count} fields, expected {expected}");
+        }
+
+        return read(ref r);
+    }
+
+    private static DeliverFrame ReadDeliver(int count, ReadOnlyMemory<byte> body, ref MessagePackReader r)
+    {
+        if (count != 4)
+        {
+            throw new InvalidFormatException($"Deliver frame has {count} fields, expected 4");
+        }
+
+        var seq = r.ReadUInt64();
+        var timeout = r.ReadUInt32();
+        var start = (int)r.Consumed;
+        r.Skip();
+        return new DeliverFrame(seq, timeout, body[start..(int)r.Consumed]);
+    }
+
+    private static PortDeadFrame ReadPortDead(ref MessagePackReader r, MessagePackSecurity security)
+    {
+        var seq = r.ReadUInt64();
+        security.DepthStep(ref r);
+        var n = ReadCount(ref r, MaxPortsPerFrame, "port ids");
+        var ports = new PortId[n];
+        for (var i = 0; i < n; i++)
+        {
+            ports[i] = ReadPortId(ref r);
+        }
+
+        r.Depth--;
+        return new PortDeadFrame(seq, ports);
+    }
+
+    private static WelcomeFrame ReadWelcome(ref MessagePackReader r, MessagePackSecurity security)
+    {
+        var version = r.ReadUInt32();
+        var epoch = r.ReadUInt64();
+        var acked = ReadRanges(ref r, security);
+        security.DepthStep(ref r);
+        var n = ReadCount(ref r, MaxEntriesPerFrame, "pending entries");
+        var pending = new ulong[n];
+        for (var i = 0; i < n; i++)
+        {
+            pending[i] = r.ReadUInt64();
+        }
+
+        r.Depth--;
+        security.DepthStep(ref r);
+        n = ReadCount(ref r, MaxEntriesPerFrame, "refusals");
+        var nacks = new NackFrame[n];
+        for (var i = 0; i < n; i++)
+        {
+            security.DepthStep(ref r);
+            if (r.ReadArrayHeader() != 3)
+            {
+                throw new InvalidFormatException("a refusal entry needs 3 fields");
+            }
+
+            nacks[i] = ReadNack(ref r);
+            r.Depth--;
+        }
+
+        r.Depth--;
+        security.DepthStep(ref r);
+        n = ReadCount(ref r, MaxEntriesPerFrame, "results");
+        var results = new ResultFrame[n];
+        for (var i = 0; i < n; i++)
+        {
+            security.DepthStep(ref r);
+            if (r.ReadArrayHeader() != 2)
+            {
+                throw new InvalidFormatException("a result entry needs 2 fields");
+            }
+
+            results[i] = new ResultFrame(r.ReadUInt64(), ReadPortId(ref r));
+            r.Depth--;
+        }
+
+        r.Depth--;
+        return new WelcomeFrame(version, epoch, acked, pending, nacks, results);
+    }
+
+    private static NackFrame ReadNack(ref MessagePackReader r)
+    {
+        var seq = r.ReadUInt64();
+        var code = r.ReadByte();
+        if (!PortsErrorCodes.IsKnown(code))
+        {
+            throw new InvalidFormatException($"unknown ports error code {code}");
+        }
+
+        var message = ReadString(ref r, MaxMessageLength, "refusal message") ?? string.Empty;
+        return new NackFrame(seq, (PortsErrorCode)code, message);
+    }
+
+    private static SeqRange[] ReadRanges(ref MessagePackReader r, MessagePackSecurity security)
+    {
+        security.DepthStep(ref r);
+        var n = ReadCount(ref r, 2 * MaxEntriesPerFrame, "range fields");
+        if (n % 2 != 0)
+        {
+            throw new InvalidFormatException("ranges come in (start, count) pairs");
+        }
+
+        var ranges = new SeqRange[n / 2];
+        for (var i = 0; i < ranges.Length; i++)
+        {
+            var start = r.ReadUInt64();
+            var length = r.ReadUInt64();
+            if (length == 0 || start + length < start || length > (ulong)MaxEntriesPerFrame * 16)
+            {
+                throw new InvalidFormatException($"bad sequence range ({start}, {length})");
+            }
+
+            ranges[i] = new SeqRange(start, length);
+        }
+
+        r.Depth--;
+        return ranges;
+    }
+
+    private static int ReadCount(ref MessagePackReader r, int maximum, string what)
+    {
+        var n = r.ReadArrayHeader();
+        if (n > maximum)
+        {
+            throw new InvalidFormatException($"{n} {what} exceed {maximum}");
+        }
+
+        return n;
+    }
+
+    private static PortId ReadPortId(ref MessagePackReader r)
+    {
+        var bytes = r.ReadBytes() ?? throw new InvalidFormatException("expected a port id, found nil");
+        if (bytes.Length != PortId.Size)
+        {
+            throw new InvalidFormatException($"a port id is {PortId.Size} bytes, not {bytes.Length}");
+        }
+
+        Span<byte> id = stackalloc byte[PortId.Size];
+        bytes.CopyTo(id);
+        return PortId.Read(id);
+    }
+
+    private static PeerId ReadPeer(ref MessagePackReader r)
+    {
+        var bytes = r.ReadBytes() ?? throw new InvalidFormatException("expected a peer id, found nil");
+        if (bytes.Length > 128)
+        {
+            throw new InvalidFormatException("peer id too long");
+        }
+
+        return PeerId.FromBytes(bytes.ToArray());
+    }
+
+    private static PortDisposition ReadRightType(ref MessagePackReader r)
+    {
+        var value = (PortDisposition)r.ReadByte();
+        return value is PortDisposition.PortSend or PortDisposition.PortSendOnce
+            ? value
+            : throw new InvalidFormatException($"a granted right is send or send-once, not {value}");
+    }
+
+    private static string? ReadName(ref MessagePackReader r) => ReadString(ref r, MaxNameLength, "name");
+
+    private static string? ReadString(ref MessagePackReader r, int maxBytes, string what)
+    {
+        if (r.TryReadNil())
+        {
+            return null;
+        }
+
+        var bytes = r.ReadStringSequence() ?? throw new InvalidFormatException($"expected a {what}");
+        if (bytes.Length > maxBytes)
+        {
+            throw new InvalidFormatException($"{what} of {bytes.Length} bytes exceeds {maxBytes}");
+        }
+
+        try
+        {
+            return new UTF8Encoding(false, true).GetString(bytes.ToArray());
+        }
+        catch (DecoderFallbackException e)
+        {
+            throw new InvalidFormatException($"{what} is not UTF-8", e);
+        }
+    }
+
+    private static void WriteBody(PortsFrame frame, IBufferWriter<byte> output)
+    {
+        ArgumentNullException.ThrowIfNull(frame);
+        var w = new MessagePackWriter(output);
+        switch (frame)
+        {
+            case HelloFrame h:
+                Header(ref w, 4, h.Type);
+                w.Write(h.Version);
+                w.Write(h.Epoch);
+                w.Write(h.ConfirmedThrough);
+                break;
+            case DeliverFrame d:
+                Header(ref w, 4, d.Type);
+                w.Write(d.Seq);
+                w.Write(d.TimeoutMilliseconds);
+                w.WriteRaw(d.Envelope.Span);
+                break;
+            case GrantFrame g:
+                Header(ref w, 5, g.Type);
+                w.Write(g.Seq);
+                WritePortId(ref w, g.Port);
+                w.Write(g.Holder.Bytes);
+                w.Write((byte)g.RightType);
+                break;
+            case ReleaseFrame rel:
+                Header(ref w, 5, rel.Type);
+                w.Write(rel.Seq);
+                WritePortId(ref w, rel.Port);
+                w.Write(rel.Send);
+                w.Write(rel.SendOnce);
+                break;
+            case LookupFrame l:
+                Header(ref w, 4, l.Type);
+                w.Write(l.Seq);
+                if (l.Port is { } id)
+                {
+                    WritePortId(ref w, id);
+                }
+                else
+                {
+                    w.WriteNil();
+                }
+
+                w.Write(l.Name);
+                break;
+            case PortDeadFrame pd:
+                Header(ref w, 3, pd.Type);
+                w.Write(pd.Seq);
+                w.WriteArrayHeader(pd.Ports.Count);
+                foreach (var p in pd.Ports)
+                {
+                    WritePortId(ref w, p);
+                }
+
+                break;
+            case ConfirmFrame c:
+                Header(ref w, 2, c.Type);
+                w.Write(c.Through);
+                break;
+            case WelcomeFrame welcome:
+                Header(ref w, 7, welcome.Type);
+                w.Write(welcome.Version);
+                w.Write(welcome.Epoch);
+                WriteRanges(ref w, welcome.Acked);
+                w.WriteArrayHeader(welcome.Pending.Count);
+                foreach (var s in welcome.Pending)
+                {
+                    w.Write(s);
+                }
+
+                w.WriteArrayHeader(welcome.Nacks.Count);
+                foreach (var n in welcome.Nacks)
+                {
+                    w.WriteArrayHeader(3);
+                    WriteNackFields(ref w, n);
+                }
+
+                w.WriteArrayHeader(welcome.Results.Count);
+                foreach (var res in welcome.Results)
+                {
+                    w.WriteArrayHeader(2);
+                    w.Write(res.Seq);
+                    WritePortId(ref w, res.Port);
+                }
+
+                break;
+            case AckFrame a:
+                Header(ref w, 2, a.Type);
+                WriteRanges(ref w, a.Ranges);
+                break;
+            case NackFrame n:
+                Header(ref w, 4, n.Type);
+                WriteNackFields(ref w, n);
+                break;
+            case ResultFrame res:
+                Header(ref w, 3, res.Type);
+                w.Write(res.Seq);
+                WritePortId(ref w, res.Port);
+                break;
+            default:
+                throw new ArgumentException($"unknown frame {frame.GetType().Name}", nameof(frame));
+        }
+
+        w.Flush();
+    }
+
+    private static void Header(ref MessagePackWriter w, int fields, PortsFrameType type)
+    {
+        w.WriteArrayHeader(fields);
+        w.Write((byte)type);
+    }
+
+    private static void WriteNackFields(ref MessagePackWriter w, NackFrame n)
+    {
+        w.Write(n.Seq);
+        w.Write((byte)n.Code);
+        var message = n.Message;
+        if (Encoding.UTF8.GetByteCount(message) > MaxMessageLength)
+        {
+            message = message[..Math.Min(message.Length, MaxMessageLength / 4)];
+        }
+
+        w.Write(message);
+    }
+
+    private static void WriteRanges(ref MessagePackWriter w, IReadOnlyList<SeqRange> ranges)
+    {
+        w.WriteArrayHeader(ranges.Count * 2);
+        foreach (var r in ranges)
+        {
+            w.Write(r.Start);
+            w.Write(r.Count);
+        }
+    }
+
+    private static void WritePortId(ref MessagePackWriter w, PortId id)
+    {
+        w.WriteBinHeader(PortId.Size);
+        id.Write(w.GetSpan(PortId.Size));
+        w.Advance(PortId.Size);
+    }
+
+    private static ArrayBufferWriter<byte> Scratch()
+    {
+        var scratch = t_scratch;
+        if (scratch is null || scratch.Capacity > 1 << 20)
+        {
+            // A large message grew the scratch buffer: let it go rather than keep it per thread.
+            t_scratch = scratch = new ArrayBufferWriter<byte>(1024);
+        }
+
+        scratch.ResetWrittenCount();
+        return scratch;
+    }
+
+    private static byte[] Prefix(ArrayBufferWriter<byte> body)
+    {
+        var length = body.WrittenCount;
+        var prefix = Varint.GetLength((ulong)length);
+        var frame = new byte[prefix + length];
+        Varint.Write(frame, (ulong)length);
+        body.WrittenSpan.CopyTo(frame.AsSpan(prefix));
+        return frame;
+    }
+}
