@@ -43,7 +43,7 @@ async Task<int> RunNodeAAsync(string peer, string portRef)
     await using var node = await MeshNode.StartAsync(new MeshNodeOptions { Identity = identity });
     var address = Multiaddr.Parse(peer);
     await node.Host.DialAsync(address);
-    node.PeerStore.AddAddresses(address.PeerId!, [address], "sample");   // for redials
+    node.Ports.PreferAddress(address);   // redial here if the connection breaks
 
     await using var task = node.Kernel.CreateTask("node-a");
     var send = await node.Ports.LookupAsync(task, PortRef.Parse(portRef), timeout);

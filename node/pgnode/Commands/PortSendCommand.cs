@@ -150,7 +150,8 @@ internal static class PortSendCommand
 
         var elapsed = Stopwatch.GetElapsedTime(started);
 
-        // Remembered so that the port layer can redial this address after a lost connection.
+        // The port layer redials this address first after a lost connection (before what identify announced).
+        node.Ports.PreferAddress(address);
         node.PeerStore.AddAddresses(connection.RemotePeer, [address], "cli");
         output.Event("connected", new Dictionary<string, object?>
         {
