@@ -33,7 +33,8 @@ internal static class PortServeCommand
             Description = $"Queue limit of the port (0 to {PortKernelOptions.Default.MaxQueueLimit}; default {PortKernelOptions.Default.DefaultQueueLimit}).",
             DefaultValueFactory = _ => PortKernelOptions.Default.DefaultQueueLimit,
         };
-        var command = new Command("serve", "Run a node with one published port and print every message it receives.") { name, listen, key, reply, qlimit };
+        var quiet = new Option<bool>("--quiet") { Description = "Print no line per message (for load tests); the final 'stopped' line still counts them." };
+        var command = new Command("serve", "Run a node with one published port and print every message it receives.") { name, listen, key, reply, qlimit, quiet };
         command.SetAction((parse, cancellationToken) =>
         {
             var output = CommonOptions.Output(parse);
@@ -72,7 +73,7 @@ internal static class PortServeCommand
                                 ["addrs"] = advertised,
                             }, $"port {portRef} published as '{serviceName}'\n" + string.Join('\n', advertised.Select(a => "listening on " + a)));
 
-                            var received = await ServeAsync(task, port, parse.GetValue(reply), output, stop.Token);
+                            var received = await ServeAsync(task, port, parse.GetValue(reply), parse.GetValue(quiet) ? null : output, output, stop.Token);
                             output.Event("stopped", new Dictionary<string, object?> { ["received"] = received }, $"stopped after {received} message(s)");
                         }
                     }
@@ -84,8 +85,8 @@ internal static class PortServeCommand
         return command;
     }
 
-    /// <summary>Receives until cancelled, printing each message; returns how many arrived.</summary>
-    private static async Task<long> ServeAsync(PortTask task, PortName port, bool reply, CliOutput output, CancellationToken cancellationToken)
+    /// <summary>Receives until cancelled, printing each message to <paramref name="messages"/> unless it is null; returns how many arrived.</summary>
+    private static async Task<long> ServeAsync(PortTask task, PortName port, bool reply, CliOutput? messages, CliOutput output, CancellationToken cancellationToken)
     {
         long received = 0;
         var replies = new Queue<Task>();
@@ -95,7 +96,11 @@ internal static class PortServeCommand
             {
                 using var message = await task.ReceiveMessageAsync(port, timeout: null, cancellationToken);
                 received++;
-                Print(output, message);
+                if (messages is not null)
+                {
+                    Print(messages, message);
+                }
+
                 if (reply && message.ReplyDisposition == PortDisposition.PortSendOnce)
                 {
                     // Issued in receive order without waiting for each acknowledgement.
