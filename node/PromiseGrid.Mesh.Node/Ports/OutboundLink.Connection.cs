@@ -131,20 +131,26 @@ internal sealed partial class OutboundLink
             _remoteEpoch = welcome.Epoch;
         }
 
-        if (previousEpoch is { } known && known != welcome.Epoch)
-        {
-            _owner.PeerRestarted(Peer);
-        }
-
-        ApplyWelcome(welcome);
+        var restarted = previousEpoch is { } known && known != welcome.Epoch;
+        _owner.ObserveEpoch(Peer, welcome.Epoch);
+        ApplyWelcome(welcome, restarted);
     }
 
     /// <summary>Settles what the server already decided, marks what it holds, and rewinds so the rest is resent.</summary>
-    private void ApplyWelcome(WelcomeFrame welcome)
+    private void ApplyWelcome(WelcomeFrame welcome, bool restarted)
     {
         List<(PendingRequest, Outcome)>? settled = null;
         lock (_gate)
         {
+            if (restarted)
+            {
+                // What the previous run of the peer was given is lost with it, or was enqueued and then lost: unknown.
+                foreach (var r in _unresolved.Values.Where(r => r.Written).ToList())
+                {
+                    TakeLocked(r.Seq, Outcome.LocalFailure(new NodeUnreachableException($"{Peer} restarted before answering; the message may have been enqueued there", mayHaveBeenDelivered: true), taken: true), ref settled);
+                }
+            }
+
             foreach (var r in _unresolved.Values)
             {
                 r.SeenByServer = false;

@@ -1,0 +1,78 @@
+using System.Text;
+using PromiseGrid.Mesh.Identity;
+using PromiseGrid.Mesh.Kernel;
+using PromiseGrid.Mesh.Multiformats;
+using PromiseGrid.Mesh.Node.Ports;
+
+namespace PromiseGrid.Mesh.Node.Tests.Remote;
+
+/// <summary>Real <see cref="MeshNode"/>s on loopback (TCP, Noise, Yamux, the ports protocol), disposed after each test.</summary>
+public abstract class MeshNodesFixture : IAsyncDisposable
+{
+    protected static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+
+    private readonly List<IAsyncDisposable> _owned = [];
+
+    public async ValueTask DisposeAsync()
+    {
+        for (var i = _owned.Count - 1; i >= 0; i--)
+        {
+            await _owned[i].DisposeAsync().AsTask().WaitAsync(Timeout);
+        }
+
+        GC.SuppressFinalize(this);
+    }
+
+    protected async Task<MeshNode> StartNodeAsync(RemotePortOptions? ports = null, PortKernelOptions? kernel = null, IdentityKeyPair? identity = null, string listen = "/ip4/127.0.0.1/tcp/0")
+    {
+        var node = await MeshNode.StartAsync(new MeshNodeOptions
+        {
+            Identity = identity ?? IdentityKeyPair.Generate(),
+            ListenAddresses = [Multiaddr.Parse(listen)],
+            EnablePeerExchange = false,
+            DialStoredPeers = false,
+            Ports = ports ?? RemotePortOptions.Default,
+            Kernel = kernel ?? PortKernelOptions.Default,
+        }).WaitAsync(Timeout);
+        _owned.Add(node);
+        return node;
+    }
+
+    /// <summary>Disposes a node this fixture started, ahead of the end of the test.</summary>
+    protected async Task StopNodeAsync(MeshNode node)
+    {
+        _owned.Remove(node);
+        await node.DisposeAsync().AsTask().WaitAsync(Timeout);
+    }
+
+    protected static Multiaddr AddressOf(MeshNode node) => node.Host.ListenAddresses[0].WithPeerId(node.PeerId);
+
+    /// <summary>Lets <paramref name="from"/> reach <paramref name="to"/> (an address in its store; no connection yet).</summary>
+    protected static void Introduce(MeshNode from, MeshNode to) =>
+        from.PeerStore.AddAddresses(to.PeerId, [to.Host.ListenAddresses[0]], "test");
+
+    protected static PortMessage Text(PortName destination, string text, int id = 0) =>
+        PortMessage.Create(destination, Encoding.UTF8.GetBytes(text), id);
+
+    protected static string TextOf(PortMessage message) => Encoding.UTF8.GetString(message.Payload.Span);
+
+    protected static async Task<PortMessage> ReceiveAsync(PortTask task, PortName port) =>
+        await task.ReceiveMessageAsync(port, Timeout).AsTask().WaitAsync(Timeout);
+
+    /// <summary>Polls a condition that another node makes true (bounded by <see cref="Timeout"/>).</summary>
+    protected static async Task EventuallyAsync(Func<bool> condition, string what)
+    {
+        using var cts = new CancellationTokenSource(Timeout);
+        while (!condition())
+        {
+            try
+            {
+                await Task.Delay(10, cts.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"timed out waiting until {what}");
+            }
+        }
+    }
+}

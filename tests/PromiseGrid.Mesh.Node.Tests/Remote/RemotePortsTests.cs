@@ -1,0 +1,160 @@
+using PromiseGrid.Mesh.Kernel;
+using PromiseGrid.Mesh.Ports;
+
+namespace PromiseGrid.Mesh.Node.Tests.Remote;
+
+/// <summary>Sends between two nodes: acknowledgement, order, request/reply, typed refusals.</summary>
+public sealed class RemotePortsTests : MeshNodesFixture
+{
+    [Fact]
+    public async Task Send_ToAPublishedPortOnAnotherNode_ArrivesWithTheSenderInTheTrailer()
+    {
+        var a = await StartNodeAsync();
+        var b = await StartNodeAsync();
+        Introduce(a, b);
+        var server = b.Kernel.CreateTask("server");
+        var inbox = server.CreatePort();
+        b.Ports.Publish(server, inbox, "inbox");
+        var client = a.Kernel.CreateTask("client");
+
+        var send = await a.Ports.LookupAsync(client, b.Ports.GetPortRef(server, inbox)).AsTask().WaitAsync(Timeout);
+        await client.SendMessageAsync(Text(send, "Hello, Node B!", 7)).AsTask().WaitAsync(Timeout);
+
+        // Acknowledged means enqueued: the message is there without waiting.
+        var received = await server.ReceiveMessageAsync(inbox, TimeSpan.Zero);
+        Assert.Equal("Hello, Node B!", TextOf(received));
+        Assert.Equal(7, received.MessageId);
+        Assert.Equal(a.PeerId, received.Trailer.SenderNode);
+        Assert.Equal(client.Id, received.Trailer.SenderTask);
+    }
+
+    [Fact]
+    public async Task ManySendsInFlight_AllAcknowledged_EnqueuedOnceInSendOrder()
+    {
+        var a = await StartNodeAsync();
+        var b = await StartNodeAsync(kernel: PortKernelOptions.Default with { MaxQueueLimit = 4096 });
+        Introduce(a, b);
+        var server = b.Kernel.CreateTask();
+        var inbox = server.CreatePort();
+        server.SetQueueLimit(inbox, 4096);
+        b.Ports.Publish(server, inbox, "inbox");
+        var client = a.Kernel.CreateTask();
+        var send = await a.Ports.LookupAsync(client, b.PeerId, "inbox").AsTask().WaitAsync(Timeout);
+        const int count = 3000;
+
+        var sends = new List<Task>(count);
+        for (var i = 0; i < count; i++)
+        {
+            sends.Add(client.SendMessageAsync(Text(send, "m", i)).AsTask());
+        }
+
+        var receiving = Task.Run(async () =>
+        {
+            var ids = new List<int>(count);
+            while (ids.Count < count)
+            {
+                ids.Add((await server.ReceiveMessageAsync(inbox, Timeout)).MessageId);
+            }
+
+            return ids;
+        });
+        await Task.WhenAll(sends).WaitAsync(Timeout);
+        var ids = await receiving.WaitAsync(Timeout);
+
+        Assert.Equal(Enumerable.Range(0, count), ids);
+        Assert.Equal(count + 1, a.Ports.Counters.Acked); // the lookup too
+        Assert.Empty(b.Kernel.CheckInvariants());
+        Assert.Empty(a.Kernel.CheckInvariants());
+    }
+
+    [Fact]
+    public async Task RequestReply_ThroughASendOnceReplyPort_ReplyComesBack()
+    {
+        var a = await StartNodeAsync();
+        var b = await StartNodeAsync();
+        Introduce(a, b);
+        var server = b.Kernel.CreateTask();
+        var service = server.CreatePort();
+        b.Ports.Publish(server, service, "echo");
+        var serving = Task.Run(async () =>
+        {
+            var request = await server.ReceiveMessageAsync(service, Timeout);
+            Assert.Equal(PortDisposition.PortSendOnce, request.ReplyDisposition);
+            await server.SendMessageAsync(new PortMessage
+            {
+                Destination = request.ReplyPort,
+                DestinationDisposition = PortDisposition.MoveSendOnce,
+                Payload = request.Payload,
+                MessageId = request.MessageId + 1,
+            }, Timeout);
+        });
+        var client = a.Kernel.CreateTask();
+        var send = await a.Ports.LookupAsync(client, b.PeerId, "echo").AsTask().WaitAsync(Timeout);
+        var reply = client.CreatePort();
+        var message = Text(send, "ping", 41);
+        message.ReplyPort = reply;
+        message.ReplyDisposition = PortDisposition.MakeSendOnce;
+
+        await client.SendMessageAsync(message, Timeout);
+        var answer = await ReceiveAsync(client, reply);
+        await serving.WaitAsync(Timeout);
+
+        Assert.Equal("ping", TextOf(answer));
+        Assert.Equal(42, answer.MessageId);
+        Assert.Equal(b.PeerId, answer.Trailer.SenderNode);
+        Assert.Equal(0, client.GetStatus(reply).SendOnceRights);
+        Assert.Empty(a.Kernel.CheckInvariants());
+        Assert.Empty(b.Kernel.CheckInvariants());
+    }
+
+    [Fact]
+    public async Task Lookup_OfAnUnpublishedPort_IsRefusedWithNoRight()
+    {
+        var a = await StartNodeAsync();
+        var b = await StartNodeAsync();
+        Introduce(a, b);
+        var server = b.Kernel.CreateTask();
+        var hidden = server.CreatePort();
+        var client = a.Kernel.CreateTask();
+
+        await Assert.ThrowsAsync<NoRightException>(() => a.Ports.LookupAsync(client, b.Ports.GetPortRef(server, hidden)).AsTask().WaitAsync(Timeout));
+        await Assert.ThrowsAsync<PortDeadException>(() => a.Ports.LookupAsync(client, new PortRef(b.PeerId, PortId.NewRandom())).AsTask().WaitAsync(Timeout));
+        await Assert.ThrowsAsync<PortDeadException>(() => a.Ports.LookupAsync(client, b.PeerId, "nothing").AsTask().WaitAsync(Timeout));
+    }
+
+    [Fact]
+    public async Task Send_ToAPortThatDied_FailsWithPortDeadAndTheRightBecomesADeadName()
+    {
+        var a = await StartNodeAsync();
+        var b = await StartNodeAsync();
+        Introduce(a, b);
+        var server = b.Kernel.CreateTask();
+        var inbox = server.CreatePort();
+        b.Ports.Publish(server, inbox, "inbox");
+        var client = a.Kernel.CreateTask();
+        var send = await a.Ports.LookupAsync(client, b.PeerId, "inbox").AsTask().WaitAsync(Timeout);
+        await client.SendMessageAsync(Text(send, "first"), Timeout);
+
+        server.DestroyPort(inbox);
+
+        // The home tells the holder; a send after that fails at once, and the name is a dead name.
+        await EventuallyAsync(() => client.GetRightTypes(send).HasFlag(PortRightTypes.DeadName), "the send right became a dead name");
+        await Assert.ThrowsAsync<PortDeadException>(() => client.SendMessageAsync(Text(send, "second"), Timeout).AsTask());
+    }
+
+    [Fact]
+    public async Task Send_WithoutAnyRight_IsRefusedByTheHome()
+    {
+        var a = await StartNodeAsync();
+        var b = await StartNodeAsync();
+        Introduce(a, b);
+        var server = b.Kernel.CreateTask();
+        var inbox = server.CreatePort();
+        var client = a.Kernel.CreateTask();
+
+        // A reference alone (here forged into the kernel) is not a capability.
+        var forged = a.Kernel.InsertRemoteSendRight(client, b.Ports.GetPortRef(server, inbox));
+        await Assert.ThrowsAsync<NoRightException>(() => client.SendMessageAsync(Text(forged, "let me in"), Timeout).AsTask());
+        Assert.Throws<ReceiveTimeoutException>(() => server.ReceiveMessageAsync(inbox, TimeSpan.Zero).GetAwaiter().GetResult());
+    }
+}
