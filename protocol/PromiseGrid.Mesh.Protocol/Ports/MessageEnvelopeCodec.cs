@@ -92,7 +92,7 @@ public static class MessageEnvelopeCodec
 
             return envelope;
         }
-        catch (Exception e) when (e is MessagePackSerializationException or EndOfStreamException or InsufficientExecutionStackException or OverflowException)
+        catch (Exception e) when (e is MessagePackSerializationException or EndOfStreamException or InsufficientExecutionStackException or OverflowException or ArgumentException)
         {
             throw new InvalidFormatException("malformed message envelope: " + e.Message, e);
         }

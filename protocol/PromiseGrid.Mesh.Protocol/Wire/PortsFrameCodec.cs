@@ -144,7 +144,7 @@ public static class PortsFrameCodec
 
             return frame;
         }
-        catch (Exception e) when (e is MessagePackSerializationException or EndOfStreamException or InsufficientExecutionStackException or OverflowException)
+        catch (Exception e) when (e is MessagePackSerializationException or EndOfStreamException or InsufficientExecutionStackException or OverflowException or ArgumentException)
         {
             throw new InvalidFormatException("malformed ports frame: " + e.Message, e);
         }
