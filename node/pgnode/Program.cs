@@ -13,6 +13,7 @@ root.Subcommands.Add(ClientCommands.Ping());
 root.Subcommands.Add(ClientCommands.Identify());
 root.Subcommands.Add(ClientCommands.Perf());
 root.Subcommands.Add(PeersCommand.Create());
+root.Subcommands.Add(PortCommand.Create());
 
 var parse = root.Parse(args);
 return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

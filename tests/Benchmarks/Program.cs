@@ -9,6 +9,12 @@ if (args.Length > 0 && args[0] == "mesh")
     return await PromiseGrid.Mesh.Benchmarks.Mesh.MeshBenchmarkRunner.RunAsync(args[1..]);
 }
 
+// Ports across the mesh between two pgnode processes: dotnet run -c Release --project tests/Benchmarks -- ports
+if (args.Length > 0 && args[0] == "ports")
+{
+    return await PromiseGrid.Mesh.Benchmarks.Mesh.PortsBenchmarkRunner.RunAsync(args[1..]);
+}
+
 // mDNS mesh formation in a network namespace (root): dotnet run -c Release --project tests/Benchmarks -- discovery
 if (args.Length > 0 && args[0] == "discovery")
 {

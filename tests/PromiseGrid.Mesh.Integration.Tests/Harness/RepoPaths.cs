@@ -33,6 +33,22 @@ public static class RepoPaths
     public static string PgnodeDll(string? configuration = null) =>
         Path.Combine(RepoRoot, "node", "pgnode", "bin", configuration ?? Configuration, "net10.0", "pgnode.dll");
 
+    /// <summary>
+    /// A built sample, <c>samples/&lt;name&gt;/bin/&lt;Config&gt;/net10.0/&lt;name&gt;.dll</c>, to be run as <c>dotnet &lt;name&gt;.dll</c>;
+    /// throws with instructions when it has not been built.
+    /// </summary>
+    public static string RequireSampleBuilt(string name, string? configuration = null)
+    {
+        var dll = Path.Combine(RepoRoot, "samples", name, "bin", configuration ?? Configuration, "net10.0", name + ".dll");
+        if (!File.Exists(dll))
+        {
+            throw new InvalidOperationException(
+                $"The sample {name} is not built: {dll} does not exist. Run `dotnet build samples/{name} -c {configuration ?? Configuration}` in {RepoRoot}.");
+        }
+
+        return dll;
+    }
+
     /// <summary>Throws with instructions when the interop peer's npm packages are not installed.</summary>
     public static void RequireInteropJsInstalled() => RequireInteropJsInstalled(InteropJsDirectory);
 

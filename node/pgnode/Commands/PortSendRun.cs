@@ -1,0 +1,204 @@
+using System.Diagnostics;
+using PromiseGrid.Mesh.Kernel;
+using PromiseGrid.Mesh.Ports;
+
+namespace PromiseGrid.Mesh.Cli.Commands;
+
+/// <summary>What <c>pgnode port send</c> sends and how.</summary>
+internal sealed record PortSendSettings
+{
+    public int Count { get; init; } = 1;
+
+    /// <summary>Payload of the message with the given index.</summary>
+    public required Func<int, ReadOnlyMemory<byte>> Payload { get; init; }
+
+    /// <summary>Ask for a reply to every message (a send-once reply right); a message completes when its reply arrives.</summary>
+    public bool Request { get; init; }
+
+    /// <summary>Time allowed for each message's acknowledgement, and then for its reply.</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Most messages in flight at once.</summary>
+    public int Window { get; init; } = 4096;
+
+    /// <summary>Most messages issued per second; 0 means no limit.</summary>
+    public double Rate { get; init; }
+
+    public void Validate()
+    {
+        if (Count < 1)
+        {
+            throw new CliUsageException("--count must be at least 1");
+        }
+
+        if (Window < 1)
+        {
+            throw new CliUsageException("--window must be at least 1");
+        }
+
+        if (Rate < 0 || double.IsNaN(Rate) || double.IsInfinity(Rate))
+        {
+            throw new CliUsageException("--rate must be a non-negative number of messages per second");
+        }
+    }
+}
+
+/// <summary>The outcome of a <see cref="PortSendRun"/>: counts, elapsed time and latency percentiles of the completed messages.</summary>
+internal readonly record struct PortSendSummary(
+    int Sent, int Acked, int Replied, int Failed, TimeSpan Elapsed, double MessagesPerSecond, TimeSpan P50, TimeSpan P99);
+
+/// <summary>
+/// Sends messages 0..N-1 to one send right from one loop, so the order of the send calls (and so
+/// the delivery order) is the id order, keeping up to a window of them unacknowledged. A message
+/// completes when its home node acknowledges it (with a request, when its reply arrives); a
+/// message that fails prints one <c>send:error</c> line with the exception's type.
+/// </summary>
+internal sealed class PortSendRun(PortTask task, PortName destination, PortSendSettings settings, CliOutput output)
+{
+    private readonly long[] _latency = new long[settings.Count];
+    private readonly TaskCompletionSource[]? _replies = settings.Request ? new TaskCompletionSource[settings.Count] : null;
+    private int _acked;
+    private int _replied;
+
+    public async Task<PortSendSummary> RunAsync(CancellationToken cancellationToken)
+    {
+        var replyPort = settings.Request ? task.CreatePort() : PortName.Null;
+        using var stopReplies = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var replyLoop = settings.Request ? ReceiveRepliesAsync(replyPort, stopReplies.Token) : Task.CompletedTask;
+
+        var inFlight = new Queue<Task>();
+        var started = Stopwatch.GetTimestamp();
+        var sent = 0;
+        try
+        {
+            for (var i = 0; i < settings.Count && !cancellationToken.IsCancellationRequested; i++)
+            {
+                while (inFlight.Count > 0 && (inFlight.Count >= settings.Window || inFlight.Peek().IsCompleted))
+                {
+                    await inFlight.Dequeue();
+                }
+
+                if (settings.Rate > 0)
+                {
+                    await PaceAsync(started, i, cancellationToken);
+                }
+
+                inFlight.Enqueue(SendOneAsync(i, replyPort, cancellationToken));
+                sent++;
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Interrupted while pacing: report what was sent.
+        }
+
+        while (inFlight.Count > 0)
+        {
+            await inFlight.Dequeue();
+        }
+
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        await stopReplies.CancelAsync();
+        await replyLoop;
+
+        var completed = settings.Request ? _replied : _acked;
+        var latencies = _latency.Where(t => t > 0).Order().ToArray();
+        return new PortSendSummary(
+            sent,
+            _acked,
+            _replied,
+            sent - completed,
+            elapsed,
+            elapsed > TimeSpan.Zero ? completed / elapsed.TotalSeconds : 0,
+            Percentile(latencies, 0.50),
+            Percentile(latencies, 0.99));
+    }
+
+    /// <summary>
+    /// Issues message <paramref name="index"/>: the send call happens before this method first
+    /// yields, so the loop's call order is the send order.
+    /// </summary>
+    private async Task SendOneAsync(int index, PortName replyPort, CancellationToken cancellationToken)
+    {
+        var message = PortMessage.Create(destination, settings.Payload(index), index);
+        TaskCompletionSource? reply = null;
+        if (_replies is not null)
+        {
+            reply = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Volatile.Write(ref _replies[index], reply);
+            message.ReplyPort = replyPort;
+            message.ReplyDisposition = PortDisposition.MakeSendOnce;
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            await task.SendMessageAsync(message, settings.Timeout, cancellationToken);
+            Interlocked.Increment(ref _acked);
+            if (reply is not null)
+            {
+                try
+                {
+                    await reply.Task.WaitAsync(settings.Timeout, cancellationToken);
+                }
+                catch (TimeoutException)
+                {
+                    throw new ReceiveTimeoutException($"no reply to message {index} within {settings.Timeout.TotalSeconds:0.###} s");
+                }
+
+                Interlocked.Increment(ref _replied);
+            }
+
+            _latency[index] = Math.Max(1, Stopwatch.GetTimestamp() - started);
+        }
+        catch (Exception e)
+        {
+            // Every failure is reported, whatever its type: nothing is lost silently.
+            var mayHaveBeenDelivered = e is NodeUnreachableException { MayHaveBeenDelivered: true };
+            output.Event("send:error", new Dictionary<string, object?>
+            {
+                ["id"] = index,
+                ["error"] = e.GetType().Name,
+                ["message"] = e.Message,
+                ["mayHaveBeenDelivered"] = mayHaveBeenDelivered,
+            }, $"message {index} failed: {e.GetType().Name}: {e.Message}" + (mayHaveBeenDelivered ? " (may have been delivered)" : string.Empty));
+        }
+    }
+
+    /// <summary>Completes each request's waiter as its reply (same message id) arrives.</summary>
+    private async Task ReceiveRepliesAsync(PortName replyPort, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (true)
+            {
+                using var message = await task.ReceiveMessageAsync(replyPort, timeout: null, cancellationToken);
+                var id = message.MessageId;
+                if (id >= 0 && id < _replies!.Length)
+                {
+                    Volatile.Read(ref _replies[id])?.TrySetResult();
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Every request has completed or failed.
+        }
+    }
+
+    /// <summary>Waits until message <paramref name="index"/> may be issued at the configured rate.</summary>
+    private async Task PaceAsync(long started, int index, CancellationToken cancellationToken)
+    {
+        var due = TimeSpan.FromSeconds(index / settings.Rate);
+        var wait = due - Stopwatch.GetElapsedTime(started);
+        if (wait > TimeSpan.FromMilliseconds(1))
+        {
+            await Task.Delay(wait, cancellationToken);
+        }
+    }
+
+    private static TimeSpan Percentile(long[] sortedTicks, double quantile) =>
+        sortedTicks.Length == 0
+            ? TimeSpan.Zero
+            : Stopwatch.GetElapsedTime(0, sortedTicks[(int)Math.Round(quantile * (sortedTicks.Length - 1))]);
+}
