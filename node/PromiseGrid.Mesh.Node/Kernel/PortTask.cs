@@ -88,6 +88,7 @@ public sealed class PortTask : IAsyncDisposable
     public ValueTask SendMessageAsync(PortMessage message, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(message);
+        KernelWaiter? ready = null;
         try
         {
             Kernel.CheckLimits(message);
@@ -96,7 +97,16 @@ public sealed class PortTask : IAsyncDisposable
             Port? remote;
             lock (Kernel.Sync)
             {
-                result = Kernel.SendLocked(this, message, timeout, cancellationToken, out remote);
+                // A receiver woken by this send is signalled after the lock is released.
+                Kernel.DeferCompletionsLocked();
+                try
+                {
+                    result = Kernel.SendLocked(this, message, timeout, cancellationToken, out remote);
+                }
+                finally
+                {
+                    ready = Kernel.TakeReadyLocked();
+                }
             }
 
             return remote is null ? result : Kernel.Router!.ForwardAsync(message, cancellationToken);
@@ -104,6 +114,10 @@ public sealed class PortTask : IAsyncDisposable
         catch (Exception e) when (e is MeshException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
         {
             return ValueTask.FromException(e);
+        }
+        finally
+        {
+            PortKernel.CompleteReady(ready);
         }
     }
 
@@ -120,17 +134,31 @@ public sealed class PortTask : IAsyncDisposable
     /// <exception cref="InvalidRightException">Not a receive right or set, or the port is in a set.</exception>
     public ValueTask<PortMessage> ReceiveMessageAsync(PortName name, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
+        KernelWaiter? ready = null;
         try
         {
             cancellationToken.ThrowIfCancellationRequested();
             lock (Kernel.Sync)
             {
-                return Kernel.ReceiveLocked(this, name, timeout, cancellationToken);
+                // Senders admitted by this receive are signalled after the lock is released.
+                Kernel.DeferCompletionsLocked();
+                try
+                {
+                    return Kernel.ReceiveLocked(this, name, timeout, cancellationToken);
+                }
+                finally
+                {
+                    ready = Kernel.TakeReadyLocked();
+                }
             }
         }
         catch (Exception e) when (e is MeshException or OperationCanceledException or ObjectDisposedException)
         {
             return ValueTask.FromException<PortMessage>(e);
+        }
+        finally
+        {
+            PortKernel.CompleteReady(ready);
         }
     }
 
