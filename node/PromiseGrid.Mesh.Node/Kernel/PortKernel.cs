@@ -202,9 +202,20 @@ public sealed partial class PortKernel : IAsyncDisposable
     internal NameEntry LookupLocked(PortTask task, PortName name)
     {
         ThrowIfDead(task);
-        if (!task.Names.TryGetValue(name.Value, out var e))
+        NameEntry? e;
+        if (task.LastName == name.Value && task.LastEntry is { IsEmpty: false } cached)
         {
-            throw new InvalidNameException(name.Value);
+            e = cached;
+        }
+        else
+        {
+            if (!task.Names.TryGetValue(name.Value, out e))
+            {
+                throw new InvalidNameException(name.Value);
+            }
+
+            task.LastName = name.Value;
+            task.LastEntry = e;
         }
 
         Normalize(task, name.Value, e);

@@ -17,6 +17,15 @@ public sealed class PortTask : IAsyncDisposable
     internal bool Disposed;
     private uint _nextName;
 
+    /// <summary>
+    /// The last name looked up and its entry (guarded by the kernel lock), so a task that sends
+    /// or receives on the same name again skips the dictionary. Names are never reused and an
+    /// entry leaves <see cref="Names"/> only once empty, so a cached entry that is not empty is
+    /// still the entry of its name; the removals also forget it (<see cref="ForgetName"/>).
+    /// </summary>
+    internal uint LastName;
+    internal NameEntry? LastEntry;
+
     internal PortTask(PortKernel kernel, ulong id, string? label)
     {
         Kernel = kernel;
@@ -32,6 +41,16 @@ public sealed class PortTask : IAsyncDisposable
 
     /// <summary>Optional label for diagnostics.</summary>
     public string? Label { get; }
+
+    /// <summary>Drops <paramref name="name"/> from the lookup cache (when it leaves <see cref="Names"/>).</summary>
+    internal void ForgetName(uint name)
+    {
+        if (LastName == name)
+        {
+            LastName = 0;
+            LastEntry = null;
+        }
+    }
 
     /// <summary>Names are never reused in a task's lifetime (a deviation from Mach that rules out stale-name confusion).</summary>
     internal uint AllocateName()
