@@ -13,6 +13,7 @@ namespace PromiseGrid.Mesh.Benchmarks;
 /// Queue capacity is the same (<see cref="QueueLimit"/>) for the port and the channel.
 /// </summary>
 [MemoryDiagnoser]
+[MedianColumn]
 public class KernelBenchmarks
 {
     private const int Messages = 10_000;

@@ -25,6 +25,10 @@ internal sealed class KernelWaiter : IValueTaskSource<PortMessage>, IValueTaskSo
     /// <summary>Receiver: the task that receives (for copy-out).</summary>
     public PortTask? Task;
 
+    /// <summary>A completion deferred until the kernel lock is released (<see cref="PortKernel.CompleteReady"/>).</summary>
+    public KernelWaiter? NextReady;
+    public PortMessage? ReadyResult;
+
     public bool IsSender;
     public CancellationTokenRegistration Registration;
     public ITimer? Timer;

@@ -93,6 +93,7 @@ public sealed partial class PortKernel
         }
 
         task.Names.Remove(name);
+        task.ForgetName(name);
         if (p is not null && task.PortNames.TryGetValue(p, out var n) && n == name)
         {
             task.PortNames.Remove(p);

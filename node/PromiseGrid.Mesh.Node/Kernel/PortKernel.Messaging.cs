@@ -185,7 +185,7 @@ public sealed partial class PortKernel
         if (waiter is not null)
         {
             DeliverLocked(waiter.Task!, p, message);
-            waiter.Complete(message);
+            CompleteLocked(waiter, message);
             return;
         }
 
@@ -247,7 +247,7 @@ public sealed partial class PortKernel
         return new ValueTask<PortMessage>(waiter, waiter.Version);
     }
 
-    private static bool TryTakeLocked(Port p, out PortMessage message)
+    private bool TryTakeLocked(Port p, out PortMessage message)
     {
         if (p.Messages.TryDequeue(out message!))
         {
@@ -255,7 +255,7 @@ public sealed partial class PortKernel
             {
                 var sender = p.Senders.TakeFirst()!;
                 p.Messages.Enqueue(sender.Message!);
-                sender.Complete(null);
+                CompleteLocked(sender, null);
             }
 
             return true;
@@ -265,7 +265,7 @@ public sealed partial class PortKernel
         {
             // qlimit 0: hand over straight from a blocked sender.
             message = rendezvous.Message!;
-            rendezvous.Complete(null);
+            CompleteLocked(rendezvous, null);
             return true;
         }
 

@@ -281,6 +281,7 @@ public sealed partial class PortKernel
         if (e.IsEmpty)
         {
             task.Names.Remove(name);
+            task.ForgetName(name);
             if (e.Port is { } port && task.PortNames.TryGetValue(port, out var n) && n == name)
             {
                 task.PortNames.Remove(port);

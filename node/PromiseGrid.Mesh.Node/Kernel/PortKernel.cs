@@ -22,6 +22,17 @@ public sealed partial class PortKernel : IAsyncDisposable
     private ulong _nextTaskId = 1;
     private bool _disposed;
 
+    // Waiters completed while _deferCompletions is set, signalled once the lock is released
+    // (CompleteReady): a send or receive never queues continuations while holding Sync.
+    private bool _deferCompletions;
+    private KernelWaiter? _readyHead;
+    private KernelWaiter? _readyTail;
+
+    // Trailer clock (see Now): with the system clock, read once per coarse tick.
+    private readonly bool _coarseClock;
+    private long _clockTick = long.MinValue;
+    private DateTimeOffset _clockNow;
+
     private const int WaiterPoolSize = 64;
 
     /// <summary>A kernel for the node <paramref name="localPeer"/>.</summary>
@@ -32,6 +43,7 @@ public sealed partial class PortKernel : IAsyncDisposable
         LocalPeer = localPeer;
         Options = (options ?? PortKernelOptions.Default).Validate();
         _time = timeProvider ?? TimeProvider.System;
+        _coarseClock = _time == TimeProvider.System;
     }
 
     /// <summary>This node's peer id: the home of every port the kernel creates.</summary>
@@ -190,9 +202,20 @@ public sealed partial class PortKernel : IAsyncDisposable
     internal NameEntry LookupLocked(PortTask task, PortName name)
     {
         ThrowIfDead(task);
-        if (!task.Names.TryGetValue(name.Value, out var e))
+        NameEntry? e;
+        if (task.LastName == name.Value && task.LastEntry is { IsEmpty: false } cached)
         {
-            throw new InvalidNameException(name.Value);
+            e = cached;
+        }
+        else
+        {
+            if (!task.Names.TryGetValue(name.Value, out e))
+            {
+                throw new InvalidNameException(name.Value);
+            }
+
+            task.LastName = name.Value;
+            task.LastEntry = e;
         }
 
         Normalize(task, name.Value, e);
@@ -214,5 +237,81 @@ public sealed partial class PortKernel : IAsyncDisposable
         }
     }
 
-    private DateTimeOffset Now => _time.GetUtcNow();
+    /// <summary>
+    /// The trailer's send time (under the lock). With the system clock the wall clock is read at
+    /// most once per tick of the coarse monotonic clock (<see cref="Environment.TickCount64"/>,
+    /// a few milliseconds), instead of once per message; an injected <see cref="TimeProvider"/>
+    /// is read every time, so tests see its exact time.
+    /// </summary>
+    private DateTimeOffset Now
+    {
+        get
+        {
+            if (!_coarseClock)
+            {
+                return _time.GetUtcNow();
+            }
+
+            var tick = Environment.TickCount64;
+            if (tick != _clockTick)
+            {
+                _clockNow = _time.GetUtcNow();
+                _clockTick = tick;
+            }
+
+            return _clockNow;
+        }
+    }
+
+    /// <summary>From now until <see cref="TakeReadyLocked"/>, successful completions are queued instead of signalled.</summary>
+    internal void DeferCompletionsLocked() => _deferCompletions = true;
+
+    /// <summary>Ends deferral and takes the waiters to signal with <see cref="CompleteReady"/> after leaving the lock.</summary>
+    internal KernelWaiter? TakeReadyLocked()
+    {
+        _deferCompletions = false;
+        var head = _readyHead;
+        _readyHead = _readyTail = null;
+        return head;
+    }
+
+    /// <summary>
+    /// Completes a waiter already removed from its list: now, or after the lock is released if
+    /// the current operation defers completions. Either way no one else can touch the waiter
+    /// (timeouts and cancellations find it off its list), so signalling it later is safe.
+    /// </summary>
+    internal void CompleteLocked(KernelWaiter waiter, PortMessage? message)
+    {
+        if (!_deferCompletions)
+        {
+            waiter.Complete(message);
+            return;
+        }
+
+        waiter.ReadyResult = message;
+        if (_readyTail is null)
+        {
+            _readyHead = waiter;
+        }
+        else
+        {
+            _readyTail.NextReady = waiter;
+        }
+
+        _readyTail = waiter;
+    }
+
+    /// <summary>Signals waiters taken by <see cref="TakeReadyLocked"/> (outside the lock), in order.</summary>
+    internal static void CompleteReady(KernelWaiter? waiter)
+    {
+        while (waiter is not null)
+        {
+            var next = waiter.NextReady;
+            var result = waiter.ReadyResult;
+            waiter.NextReady = null;
+            waiter.ReadyResult = null;
+            waiter.Complete(result);
+            waiter = next;
+        }
+    }
 }

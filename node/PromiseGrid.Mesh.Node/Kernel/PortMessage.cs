@@ -85,6 +85,8 @@ public readonly record struct OutOfLineRegion(ReadOnlyMemory<byte> Data, IMemory
 
 /// <summary>
 /// The kernel-stamped trailer (Mach's seqno and audit trailers): the sending node and task (task 0
-/// is the kernel itself, for notifications), the port's sequence number at receive, and send time.
+/// is the kernel itself, for notifications), the port's sequence number at receive, and send time
+/// (with the system clock, to the resolution of the coarse clock tick, a few milliseconds; exact
+/// with an injected <see cref="TimeProvider"/>).
 /// </summary>
 public readonly record struct MessageTrailer(PeerId? SenderNode, ulong SenderTask, ulong Sequence, DateTimeOffset Timestamp);

@@ -17,6 +17,15 @@ public sealed class PortTask : IAsyncDisposable
     internal bool Disposed;
     private uint _nextName;
 
+    /// <summary>
+    /// The last name looked up and its entry (guarded by the kernel lock), so a task that sends
+    /// or receives on the same name again skips the dictionary. Names are never reused and an
+    /// entry leaves <see cref="Names"/> only once empty, so a cached entry that is not empty is
+    /// still the entry of its name; the removals also forget it (<see cref="ForgetName"/>).
+    /// </summary>
+    internal uint LastName;
+    internal NameEntry? LastEntry;
+
     internal PortTask(PortKernel kernel, ulong id, string? label)
     {
         Kernel = kernel;
@@ -32,6 +41,16 @@ public sealed class PortTask : IAsyncDisposable
 
     /// <summary>Optional label for diagnostics.</summary>
     public string? Label { get; }
+
+    /// <summary>Drops <paramref name="name"/> from the lookup cache (when it leaves <see cref="Names"/>).</summary>
+    internal void ForgetName(uint name)
+    {
+        if (LastName == name)
+        {
+            LastName = 0;
+            LastEntry = null;
+        }
+    }
 
     /// <summary>Names are never reused in a task's lifetime (a deviation from Mach that rules out stale-name confusion).</summary>
     internal uint AllocateName()
@@ -88,6 +107,7 @@ public sealed class PortTask : IAsyncDisposable
     public ValueTask SendMessageAsync(PortMessage message, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(message);
+        KernelWaiter? ready = null;
         try
         {
             Kernel.CheckLimits(message);
@@ -96,7 +116,16 @@ public sealed class PortTask : IAsyncDisposable
             Port? remote;
             lock (Kernel.Sync)
             {
-                result = Kernel.SendLocked(this, message, timeout, cancellationToken, out remote);
+                // A receiver woken by this send is signalled after the lock is released.
+                Kernel.DeferCompletionsLocked();
+                try
+                {
+                    result = Kernel.SendLocked(this, message, timeout, cancellationToken, out remote);
+                }
+                finally
+                {
+                    ready = Kernel.TakeReadyLocked();
+                }
             }
 
             return remote is null ? result : Kernel.Router!.ForwardAsync(message, timeout, cancellationToken);
@@ -104,6 +133,10 @@ public sealed class PortTask : IAsyncDisposable
         catch (Exception e) when (e is MeshException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
         {
             return ValueTask.FromException(e);
+        }
+        finally
+        {
+            PortKernel.CompleteReady(ready);
         }
     }
 
@@ -120,17 +153,31 @@ public sealed class PortTask : IAsyncDisposable
     /// <exception cref="InvalidRightException">Not a receive right or set, or the port is in a set.</exception>
     public ValueTask<PortMessage> ReceiveMessageAsync(PortName name, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
+        KernelWaiter? ready = null;
         try
         {
             cancellationToken.ThrowIfCancellationRequested();
             lock (Kernel.Sync)
             {
-                return Kernel.ReceiveLocked(this, name, timeout, cancellationToken);
+                // Senders admitted by this receive are signalled after the lock is released.
+                Kernel.DeferCompletionsLocked();
+                try
+                {
+                    return Kernel.ReceiveLocked(this, name, timeout, cancellationToken);
+                }
+                finally
+                {
+                    ready = Kernel.TakeReadyLocked();
+                }
             }
         }
         catch (Exception e) when (e is MeshException or OperationCanceledException or ObjectDisposedException)
         {
             return ValueTask.FromException<PortMessage>(e);
+        }
+        finally
+        {
+            PortKernel.CompleteReady(ready);
         }
     }
 
