@@ -42,16 +42,30 @@ public sealed class PgnodeCliTests : IAsyncLifetime
     [Fact]
     public async Task Ping_RunningNode_PrintsEachRoundTripAndNodeSeesConnect()
     {
-        var (code, events, stderr) = await PgnodeProcess.ExecAsync("ping", _address, "--count", "3", "--json");
-        Assert.True(code == 0, stderr);
-        var pings = events.Where(e => PgnodeProcess.Event(e) == "ping").ToList();
-        Assert.Equal(3, pings.Count);
-        Assert.All(pings, p => Assert.True(p.GetProperty("rtt_ms").GetDouble() > 0));
-        Assert.Equal([1, 2, 3], pings.Select(p => p.GetProperty("seq").GetInt32()));
+        // A known client identity, so the node's events can be matched to this client (other tests share the node).
+        var keyFile = Path.Combine(Path.GetTempPath(), $"pgnode-ping-{Guid.NewGuid():N}.key");
+        try
+        {
+            var (idCode, idEvents, idStderr) = await PgnodeProcess.ExecAsync("id", "--key", keyFile, "--json");
+            Assert.True(idCode == 0, idStderr);
+            var client = idEvents.Single(e => PgnodeProcess.Event(e) == "id").GetProperty("peerId").GetString();
 
-        var connect = await _node.WaitForEventAsync(e => PgnodeProcess.Event(e) == "peer:connect", Timeout);
-        Assert.Equal("inbound", connect.GetProperty("direction").GetString());
-        await _node.WaitForEventAsync(e => PgnodeProcess.Event(e) == "peer:disconnect", Timeout);
+            var (code, events, stderr) = await PgnodeProcess.ExecAsync("ping", _address, "--count", "3", "--key", keyFile, "--json");
+            Assert.True(code == 0, stderr);
+            var pings = events.Where(e => PgnodeProcess.Event(e) == "ping").ToList();
+            Assert.Equal(3, pings.Count);
+            Assert.All(pings, p => Assert.True(p.GetProperty("rtt_ms").GetDouble() > 0));
+            Assert.Equal([1, 2, 3], pings.Select(p => p.GetProperty("seq").GetInt32()));
+
+            bool FromClient(JsonElement e) => e.TryGetProperty("peerId", out var p) && p.GetString() == client;
+            var connect = await _node.WaitForEventAsync(e => PgnodeProcess.Event(e) == "peer:connect" && FromClient(e), Timeout);
+            Assert.Equal("inbound", connect.GetProperty("direction").GetString());
+            await _node.WaitForEventAsync(e => PgnodeProcess.Event(e) == "peer:disconnect" && FromClient(e), Timeout);
+        }
+        finally
+        {
+            File.Delete(keyFile);
+        }
     }
 
     [Fact]
