@@ -61,6 +61,32 @@ public sealed class RemoteRightsTests : MeshNodesFixture
     }
 
     [Fact]
+    public async Task ThirdPartyTransfer_MessageRefused_TheGrantIsWithdrawnAndNoSendersStillFires()
+    {
+        var (a, b, c, server, service) = await ThreeNodesAsync();
+        var notify = server.CreatePort();
+        server.RequestNotification(service, PortNotificationKind.NoSenders, notify, sync: 1);
+        var (bTask, bInbox) = Inbox(b, "b-inbox");
+        var aTask = a.Kernel.CreateTask();
+        var toService = await a.Ports.LookupAsync(aTask, c.PeerId, "svc").AsTask().WaitAsync(Timeout);
+        var toB = await a.Ports.LookupAsync(aTask, b.PeerId, "b-inbox").AsTask().WaitAsync(Timeout);
+        bTask.DestroyPort(bInbox);
+
+        // C grants B the right first, then B refuses the message (no such port): the grant must be undone.
+        var gift = Text(toB, "never arrives");
+        gift.Ports = [new PortDescriptor(toService, PortDisposition.CopySend)];
+        await Assert.ThrowsAsync<PortDeadException>(() => aTask.SendMessageAsync(gift, Timeout).AsTask());
+
+        aTask.Deallocate(toService);
+        var n = await ReceiveAsync(server, notify);
+        Assert.Equal(PortNotification.NoSenders, n.MessageId);
+        foreach (var node in new[] { a, b, c })
+        {
+            Assert.Empty(node.Kernel.CheckInvariants());
+        }
+    }
+
+    [Fact]
     public async Task UnauthorisedPeer_ThatOnlyKnowsTheReference_IsRefused()
     {
         var (a, b, c, server, service) = await ThreeNodesAsync();
