@@ -9,6 +9,12 @@ if (args.Length > 0 && args[0] == "mesh")
     return await PromiseGrid.Mesh.Benchmarks.Mesh.MeshBenchmarkRunner.RunAsync(args[1..]);
 }
 
+// Where a warm dial's time goes, phase by phase: dotnet run -c Release --project tests/Benchmarks -- dial [multiaddr]
+if (args.Length > 0 && args[0] == "dial")
+{
+    return await PromiseGrid.Mesh.Benchmarks.Mesh.DialBreakdown.RunAsync(args[1..]);
+}
+
 // mDNS mesh formation in a network namespace (root): dotnet run -c Release --project tests/Benchmarks -- discovery
 if (args.Length > 0 && args[0] == "discovery")
 {
