@@ -3,7 +3,7 @@ using BenchmarkDotNet.Running;
 // Hot-path micro-benchmarks (BenchmarkDotNet):
 //   dotnet run -c Release --project tests/Benchmarks -- --filter '*'
 // End-to-end libp2p runner (real processes over loopback, beside js-libp2p and raw TCP):
-//   dotnet run -c Release --project tests/Benchmarks -- mesh
+//   dotnet run -c Release --project tests/Benchmarks -- mesh [--sizes 104857600,1073741824] [--repeat 3] [--baseline <earlier pgnode bin dir>]
 if (args.Length > 0 && args[0] == "mesh")
 {
     return await PromiseGrid.Mesh.Benchmarks.Mesh.MeshBenchmarkRunner.RunAsync(args[1..]);
@@ -13,6 +13,12 @@ if (args.Length > 0 && args[0] == "mesh")
 if (args.Length > 0 && args[0] == "ports")
 {
     return await PromiseGrid.Mesh.Benchmarks.Mesh.PortsBenchmarkRunner.RunAsync(args[1..]);
+}
+
+// Where a warm dial's time goes, phase by phase: dotnet run -c Release --project tests/Benchmarks -- dial [multiaddr]
+if (args.Length > 0 && args[0] == "dial")
+{
+    return await PromiseGrid.Mesh.Benchmarks.Mesh.DialBreakdown.RunAsync(args[1..]);
 }
 
 // mDNS mesh formation in a network namespace (root): dotnet run -c Release --project tests/Benchmarks -- discovery

@@ -50,7 +50,11 @@ internal sealed partial class NoiseSecureChannel : ISecureChannel
         LocalPeer = localPeer;
         RemotePeer = handshake.RemotePeer;
         RemotePublicKey = handshake.RemoteKey;
+        // Readers run inline on the flushing thread: a flush of Output encrypts and hands the frames
+        // to the transport on the writer's thread, and the read loop's flush of Input runs the layer
+        // above (yamux) on the read loop's thread, instead of one thread-pool hop per layer.
         var pipeOptions = new PipeOptions(
+            readerScheduler: PipeScheduler.Inline,
             pauseWriterThreshold: options.MaxBufferedBytes,
             resumeWriterThreshold: options.MaxBufferedBytes / 2,
             minimumSegmentSize: SegmentSize,

@@ -29,7 +29,7 @@ public static class PerfProtocol
     /// <summary>The perf protocol id.</summary>
     public const string ProtocolId = "/perf/1.0.0";
 
-    /// <summary>Size of each chunk written by the sending side.</summary>
+    /// <summary>Bytes the sending side writes per flush.</summary>
     public const int ChunkSize = 64 * 1024;
 
     private const int HeaderSize = sizeof(ulong);
@@ -118,17 +118,23 @@ public static class PerfProtocol
         return BinaryPrimitives.ReadUInt64BigEndian(header);
     }
 
+    /// <summary>Writes <paramref name="count"/> zeros, flushing once per <see cref="ChunkSize"/> bytes (a chunk may span several buffer segments).</summary>
     private static async ValueTask SendZerosAsync(PipeWriter output, ulong count, CancellationToken cancellationToken)
     {
         while (count > 0)
         {
-            var size = (int)Math.Min(count, ChunkSize);
-            var span = output.GetSpan(size);
-            size = Math.Min(size, span.Length);
-            // Pooled buffers may hold other connections' bytes: always send zeros.
-            span[..size].Clear();
-            output.Advance(size);
-            count -= (ulong)size;
+            var chunk = (int)Math.Min(count, ChunkSize);
+            count -= (ulong)chunk;
+            while (chunk > 0)
+            {
+                var span = output.GetSpan(chunk);
+                var size = Math.Min(chunk, span.Length);
+                // Pooled buffers may hold other connections' bytes: always send zeros.
+                span[..size].Clear();
+                output.Advance(size);
+                chunk -= size;
+            }
+
             var flush = await output.FlushAsync(cancellationToken).ConfigureAwait(false);
             if (flush.IsCompleted)
             {

@@ -31,38 +31,51 @@ internal static class MeshBenchmarkRunner
             return 2;
         }
 
+        // --baseline DIR: the output folder of an earlier pgnode build; adds "before" rows to the same run.
+        var baseline = Arg(args, "--baseline") is { } dir ? Path.Combine(Path.GetFullPath(dir), "pgnode.dll") : null;
         var home = Directory.CreateTempSubdirectory("pgm-bench-");
         await using var csNode = ChildProcess.Start("dotnet", [pgnode, "run", "--json", "--listen", "/ip4/127.0.0.1/tcp/0", "--key", Path.Combine(home.FullName, "k")]);
         await using var jsListener = ChildProcess.Start("node", ["peer.mjs", "--no-ping-keepalive"], js);
         await using var jsDialer = ChildProcess.Start("node", ["peer.mjs", "--no-ping-keepalive"], js);
+        await using var baseNode = baseline is null ? null : ChildProcess.Start("dotnet", [baseline, "run", "--json", "--listen", "/ip4/127.0.0.1/tcp/0", "--key", Path.Combine(home.FullName, "kb")]);
         var csAddr = FirstAddr(await csNode.WaitAsync(IsListening, TimeSpan.FromSeconds(60)));
+        var baseAddr = baseNode is null ? null : FirstAddr(await baseNode.WaitAsync(IsListening, TimeSpan.FromSeconds(60)));
         var jsAddr = FirstAddr(await jsListener.WaitAsync(IsListening, TimeSpan.FromSeconds(60)));
         await jsDialer.WaitAsync(IsListening, TimeSpan.FromSeconds(60));
         var js2 = new JsDriver(jsDialer);
 
         var rows = new List<string>();
-        Console.WriteLine($"# mesh benchmark {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, repeat {repeat}, medians");
+        Console.WriteLine($"# mesh benchmark {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, load average {LoadAverage()}, repeat {repeat}, medians");
         foreach (var size in sizes)
         {
             var label = size >= 1L << 30 ? $"{size >> 30} GiB" : $"{size >> 20} MiB";
-            var cases = new (string Name, Func<Task<(double Up, double Down)>> Run)[]
+            var cases = new List<(string Name, Func<Task<(double Up, double Down)>> Run)>
             {
                 ("C# → C#", () => PgnodePerfAsync(pgnode, csAddr, size)),
                 ("C# → js", () => PgnodePerfAsync(pgnode, jsAddr, size)),
                 ("js → C#", () => js2.PerfAsync(csAddr, size)),
                 ("js → js", () => js2.PerfAsync(jsAddr, size)),
             };
-            var medians = new Dictionary<string, (double Up, double Down)>();
-            foreach (var (name, run) in cases)
+            if (baseline is not null)
             {
-                var results = new List<(double Up, double Down)>();
-                for (var i = 0; i < repeat; i++)
+                cases.Insert(1, ("C# → C# (baseline build)", () => PgnodePerfAsync(baseline, baseAddr!, size)));
+            }
+            // Rounds: every case once per round, so a change of machine load hits all cases alike.
+            var results = cases.ToDictionary(c => c.Name, _ => new List<(double Up, double Down)>());
+            for (var i = 0; i < repeat; i++)
+            {
+                foreach (var (name, run) in cases)
                 {
-                    results.Add(await run());
+                    results[name].Add(await run());
                 }
+            }
 
-                medians[name] = (Median(results.Select(r => r.Up)), Median(results.Select(r => r.Down)));
-                Console.Error.WriteLine($"{label} {name}: " + string.Join("; ", results.Select(r => $"up {r.Up:0} down {r.Down:0}")));
+            var medians = new Dictionary<string, (double Up, double Down)>();
+            foreach (var (name, _) in cases)
+            {
+                var runs = results[name];
+                medians[name] = (Median(runs.Select(r => r.Up)), Median(runs.Select(r => r.Down)));
+                Console.Error.WriteLine($"{label} {name}: " + string.Join("; ", runs.Select(r => $"up {r.Up:0} down {r.Down:0}")));
             }
 
             var tcp = Median(Enumerable.Range(0, repeat).Select(_ => RawTcpMbps(size)));
@@ -89,6 +102,7 @@ internal static class MeshBenchmarkRunner
         Console.WriteLine(FormattableString.Invariant($"| ping RTT median (ms, 50 pings on one stream) | {csPing.Rtt:0.000} | {jsPing.Rtt:0.000} | {jsjsPing:0.000} |"));
         Console.WriteLine(FormattableString.Invariant($"| connection set-up median (ms: TCP + Noise + Yamux + first stream, 20 warm dials in one process) | {await WarmDialMsAsync(csAddr):0.000} | {await WarmDialMsAsync(jsAddr):0.000} | — |"));
         Console.WriteLine(FormattableString.Invariant($"| first dial of a fresh pgnode process (ms, includes JIT warm-up) | {csPing.Connect:0.0} | {jsPing.Connect:0.0} | — |"));
+        Console.WriteLine($"# finished {DateTime.UtcNow:HH:mm} UTC, load average {LoadAverage()}");
         home.Delete(recursive: true);
         return 0;
     }
@@ -171,6 +185,9 @@ internal static class MeshBenchmarkRunner
         reader.Wait();
         return size * 8 / Stopwatch.GetElapsedTime(started).TotalSeconds / 1e6;
     }
+
+    private static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "?";
 
     private static bool IsListening(JsonElement e) => e.TryGetProperty("event", out var n) && n.GetString() == "listening";
 

@@ -168,6 +168,33 @@ public class TcpTransportTests
     }
 
     [Fact]
+    public async Task DialAsync_ManySegmentsInOneFlush_ArriveInOrder()
+    {
+        // One flush of many pipe segments is sent as one gathered send: order and content must hold.
+        var transport = new TcpTransport();
+        await using var listener = await transport.ListenAsync(Multiaddr.Parse("/ip4/127.0.0.1/tcp/0"));
+        var accept = listener.AcceptAsync().AsTask();
+        await using var client = await transport.DialAsync(listener.ListenAddress);
+        await using var server = await accept.WaitAsync(Timeout);
+
+        var data = new byte[3 * 1024 * 1024 + 17];
+        new Random(2).NextBytes(data);
+        for (var offset = 0; offset < data.Length;)
+        {
+            var span = client.Output.GetSpan(70_000);
+            var size = Math.Min(Math.Min(span.Length, 70_000), data.Length - offset);
+            data.AsSpan(offset, size).CopyTo(span);
+            client.Output.Advance(size);
+            offset += size;
+        }
+
+        await client.Output.FlushAsync().AsTask().WaitAsync(Timeout);
+        await client.Output.CompleteAsync();
+        var received = await ReadToEndAsync(server).WaitAsync(Timeout);
+        Assert.True(data.AsSpan().SequenceEqual(received));
+    }
+
+    [Fact]
     public void Options_ResumeAbovePause_FailsValidation()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new TcpTransport(new TcpTransportOptions { PauseThreshold = 10, ResumeThreshold = 20 }));
