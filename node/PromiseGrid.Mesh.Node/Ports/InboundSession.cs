@@ -20,6 +20,10 @@ internal sealed class InboundSession(RemotePorts owner, InboundLink link, IMuxed
     private readonly CancellationTokenSource _abort = new();
     private List<ulong> _acked = [];
     private List<PortsFrame> _answers = [];
+    private List<ulong> _spareAcked = [];
+    private List<PortsFrame> _spareAnswers = [];
+    private bool _writing;
+    private bool _inBatch;
 
     /// <summary>Queues an outcome for the client (under the link's lock).</summary>
     public void Post(ulong seq, ServerOutcome outcome)
@@ -37,7 +41,10 @@ internal sealed class InboundSession(RemotePorts owner, InboundLink link, IMuxed
                 break;
         }
 
-        _wake.Writer.TryWrite(true);
+        if (!_inBatch)
+        {
+            _wake.Writer.TryWrite(true);
+        }
     }
 
     /// <summary>A newer stream of the same client took over: this one stops.</summary>
@@ -95,6 +102,11 @@ internal sealed class InboundSession(RemotePorts owner, InboundLink link, IMuxed
 
             var keepGoing = Process(batch);
             batch.Clear();
+            if (keepGoing)
+            {
+                WriteInline(stream.Output);
+            }
+
             if (!keepGoing || (read.IsCompleted && buffer.IsEmpty))
             {
                 return;
@@ -141,47 +153,61 @@ internal sealed class InboundSession(RemotePorts owner, InboundLink link, IMuxed
                 return false;
             }
 
-            lock (owner.Kernel.Sync)
+            _inBatch = true;
+            try
             {
-                foreach (var item in batch)
-                {
-                    switch (item.Frame)
-                    {
-                        case ConfirmFrame confirm:
-                            link.Confirm(confirm.Through);
-                            break;
-                        case PortsRequest request:
-                            if (request.Seq <= link.Confirmed)
-                            {
-                                break;
-                            }
-
-                            if (link.Seen.TryGetValue(request.Seq, out var known))
-                            {
-                                if (known.State != ServerOutcomeState.Pending)
-                                {
-                                    Post(request.Seq, known);
-                                }
-
-                                break;
-                            }
-
-                            var outcome = Execute(request, item);
-                            link.Seen.Add(request.Seq, outcome);
-                            if (outcome.State != ServerOutcomeState.Pending)
-                            {
-                                Post(request.Seq, outcome);
-                            }
-
-                            break;
-                        default:
-                            throw new ProtocolViolationException($"a client sent a {item.Frame.Type} frame after hello");
-                    }
-                }
+                ProcessLocked(batch);
+            }
+            finally
+            {
+                _inBatch = false;
             }
         }
 
         return true;
+    }
+
+    /// <summary>Applies each frame of a batch (under the link's lock, taking the kernel's once).</summary>
+    private void ProcessLocked(List<Incoming> batch)
+    {
+        lock (owner.Kernel.Sync)
+        {
+            foreach (var item in batch)
+            {
+                switch (item.Frame)
+                {
+                    case ConfirmFrame confirm:
+                        link.Confirm(confirm.Through);
+                        break;
+                    case PortsRequest request:
+                        if (request.Seq <= link.Confirmed)
+                        {
+                            break;
+                        }
+
+                        if (link.Seen.TryGetValue(request.Seq, out var known))
+                        {
+                            if (known.State != ServerOutcomeState.Pending)
+                            {
+                                Post(request.Seq, known);
+                            }
+
+                            break;
+                        }
+
+                        var outcome = Execute(request, item);
+                        link.Seen.Add(request.Seq, outcome);
+                        if (outcome.State != ServerOutcomeState.Pending)
+                        {
+                            Post(request.Seq, outcome);
+                        }
+
+                        break;
+                    default:
+                        throw new ProtocolViolationException($"a client sent a {item.Frame.Type} frame after hello");
+                }
+            }
+        }
     }
 
     /// <summary>Applies a new request (under the link's and the kernel's locks); a deliver that waits for room completes later.</summary>
@@ -276,34 +302,121 @@ internal sealed class InboundSession(RemotePorts owner, InboundLink link, IMuxed
 
     private async Task WriteAsync(PipeWriter output, CancellationToken cancellationToken)
     {
-        List<ulong> acked = [];
-        List<PortsFrame> answers = [];
         while (await _wake.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
         {
             _wake.Reader.TryRead(out _);
-            lock (link.Gate)
+            while (TakeOutcomes(output))
             {
-                (acked, _acked) = (_acked, acked);
-                (answers, _answers) = (_answers, answers);
+                try
+                {
+                    var flush = await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+                    if (flush.IsCompleted)
+                    {
+                        return;
+                    }
+                }
+                finally
+                {
+                    EndWrite();
+                }
             }
+        }
+    }
 
-            if (acked.Count > 0)
-            {
-                PortsFrameCodec.Write(new AckFrame(InboundLink.ToRanges(acked)), output);
-                acked.Clear();
-            }
+    /// <summary>
+    /// Writes the outcomes of a batch on the reading thread when nobody else is writing: one
+    /// hand-off fewer per acknowledgement. Otherwise the writer loop does it.
+    /// </summary>
+    private void WriteInline(PipeWriter output)
+    {
+        if (!TakeOutcomes(output))
+        {
+            return;
+        }
 
-            foreach (var answer in answers)
+        try
+        {
+            var flush = output.FlushAsync();
+            if (!flush.IsCompleted)
             {
-                PortsFrameCodec.Write(answer, output);
-            }
-
-            answers.Clear();
-            var flush = await output.FlushAsync(cancellationToken).ConfigureAwait(false);
-            if (flush.IsCompleted)
-            {
+                _ = FinishFlushAsync(flush);
                 return;
             }
+
+            flush.GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException or ObjectDisposedException or OperationCanceledException or MeshException)
+        {
+            // The stream is failing: the reader sees it too.
+        }
+
+        EndWrite();
+    }
+
+    private async Task FinishFlushAsync(ValueTask<FlushResult> flush)
+    {
+        try
+        {
+            await flush.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException or ObjectDisposedException or OperationCanceledException or MeshException)
+        {
+        }
+
+        EndWrite();
+    }
+
+    /// <summary>Takes the stream for writing and writes the queued outcomes; false if nothing to write or someone else is writing.</summary>
+    private bool TakeOutcomes(PipeWriter output)
+    {
+        List<ulong> acked;
+        List<PortsFrame> answers;
+        lock (link.Gate)
+        {
+            if (_writing || (_acked.Count == 0 && _answers.Count == 0))
+            {
+                return false;
+            }
+
+            _writing = true;
+            (acked, _acked) = (_acked, _spareAcked);
+            (answers, _answers) = (_answers, _spareAnswers);
+        }
+
+        if (acked.Count > 0)
+        {
+            PortsFrameCodec.Write(new AckFrame(InboundLink.ToRanges(acked)), output);
+            acked.Clear();
+        }
+
+        foreach (var answer in answers)
+        {
+            PortsFrameCodec.Write(answer, output);
+        }
+
+        answers.Clear();
+        lock (link.Gate)
+        {
+            _spareAcked = acked;
+            _spareAnswers = answers;
+        }
+
+        return true;
+    }
+
+    /// <summary>Releases the stream; if outcomes arrived meanwhile, the writer loop takes them.</summary>
+    private void EndWrite()
+    {
+        bool more;
+        lock (link.Gate)
+        {
+            _writing = false;
+            more = _acked.Count > 0 || _answers.Count > 0;
+        }
+
+        if (more)
+        {
+            _wake.Writer.TryWrite(true);
         }
     }
 }

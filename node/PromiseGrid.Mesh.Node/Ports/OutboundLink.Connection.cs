@@ -227,76 +227,203 @@ internal sealed partial class OutboundLink
 
     private async Task WriteRequestsAsync(PipeWriter output, CancellationToken cancellationToken)
     {
-        while (true)
+        lock (_gate)
         {
-            var wrote = false;
-            List<(PendingRequest, Outcome)>? dropped = null;
+            _output = output;
+        }
+
+        try
+        {
+            while (true)
+            {
+                bool wrote;
+                List<(PendingRequest, Outcome)>? dropped = null;
+                lock (_gate)
+                {
+                    // An inline writer holds the stream: it wakes this loop when it is done.
+                    wrote = !_writing && FillLocked(output, ref dropped);
+                    if (wrote)
+                    {
+                        _writing = true;
+                    }
+                }
+
+                SettleAll(dropped);
+                if (wrote)
+                {
+                    try
+                    {
+                        var flush = await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+                        if (flush.IsCompleted)
+                        {
+                            throw new IOException($"{Peer} stopped reading the ports stream");
+                        }
+                    }
+                    finally
+                    {
+                        lock (_gate)
+                        {
+                            _writing = false;
+                        }
+                    }
+
+                    continue;
+                }
+
+                if (!await _wake.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    return;
+                }
+
+                _wake.Reader.TryRead(out _);
+            }
+        }
+        finally
+        {
             lock (_gate)
             {
-                var end = Math.Min(_nextSeq, _lowest + (ulong)_owner.Options.SendWindow);
-                var bytes = 0;
-                for (; _writeCursor < end && bytes < 256 << 10; _writeCursor++)
-                {
-                    if (!_unresolved.TryGetValue(_writeCursor, out var r) || r.SeenByServer || r.WrittenOnStream)
-                    {
-                        continue;
-                    }
+                _output = null;
+            }
+        }
+    }
 
-                    if (r.Abandoned && !r.Written)
-                    {
-                        // Cancelled before it ever left: certainly not enqueued.
-                        TakeLocked(r.Seq, Outcome.LocalFailure(new OperationCanceledException(), taken: false), ref dropped);
-                        continue;
-                    }
+    /// <summary>
+    /// Writes ready requests on the calling thread when the stream is open and nobody is writing:
+    /// one hand-off fewer per request. False when the writer loop must do it.
+    /// </summary>
+    private bool TryWriteInline()
+    {
+        PipeWriter output;
+        List<(PendingRequest, Outcome)>? dropped = null;
+        if (_owner.Kernel.Sync.IsHeldByCurrentThread)
+        {
+            // Called back from inside the kernel (a release, a port death): settle nothing here.
+            return false;
+        }
 
-                    if (r.Frame is not { } frame)
-                    {
-                        break;
-                    }
-
-                    output.Write(frame);
-                    bytes += frame.Length;
-                    if (r.Written)
-                    {
-                        _owner.CountResent();
-                    }
-                    else
-                    {
-                        _owner.CountSent();
-                    }
-
-                    r.Written = true;
-                    r.WrittenOnStream = true;
-                    wrote = true;
-                }
-
-                if (_lowest > _confirmedSent + 1 && (_lowest - 1 - _confirmedSent >= 1024 || !wrote))
-                {
-                    _confirmedSent = _lowest - 1;
-                    PortsFrameCodec.Write(new ConfirmFrame(_confirmedSent), output);
-                    wrote = true;
-                }
+        lock (_gate)
+        {
+            if (_writing || _output is null)
+            {
+                return false;
             }
 
-            SettleAll(dropped);
-            if (wrote)
+            output = _output;
+            try
             {
-                var flush = await output.FlushAsync(cancellationToken).ConfigureAwait(false);
-                if (flush.IsCompleted)
+                if (!FillLocked(output, ref dropped))
                 {
-                    throw new IOException($"{Peer} stopped reading the ports stream");
+                    return true;
                 }
+            }
+            catch (Exception e) when (e is IOException or InvalidOperationException or ObjectDisposedException or MeshException)
+            {
+                // The stream is failing: the connection loop reconnects and resends from the lowest unresolved request.
+                return false;
+            }
 
+            _writing = true;
+        }
+
+        SettleAll(dropped);
+        try
+        {
+            var flush = output.FlushAsync();
+            if (!flush.IsCompleted)
+            {
+                _ = FinishInlineFlushAsync(flush);
+                return true;
+            }
+
+            flush.GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException or ObjectDisposedException or OperationCanceledException or MeshException)
+        {
+            // The stream is failing: the connection loop sees it and reconnects.
+        }
+
+        EndInlineWrite();
+        return true;
+    }
+
+    private async Task FinishInlineFlushAsync(ValueTask<FlushResult> flush)
+    {
+        try
+        {
+            await flush.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException or ObjectDisposedException or OperationCanceledException or MeshException)
+        {
+        }
+
+        EndInlineWrite();
+    }
+
+    /// <summary>Releases the stream after an inline write; the writer loop takes whatever arrived meanwhile.</summary>
+    private void EndInlineWrite()
+    {
+        bool more;
+        lock (_gate)
+        {
+            _writing = false;
+            more = _writeCursor < _nextSeq || (_lowest > _confirmedSent + 1 && _lowest - 1 - _confirmedSent >= 1024);
+        }
+
+        if (more)
+        {
+            _wake.Writer.TryWrite(true);
+        }
+    }
+
+    /// <summary>Writes the next requests (up to the window and 256 KiB) into <paramref name="output"/>; true if anything was written.</summary>
+    private bool FillLocked(PipeWriter output, ref List<(PendingRequest, Outcome)>? dropped)
+    {
+        var wrote = false;
+        var end = Math.Min(_nextSeq, _lowest + (ulong)_owner.Options.SendWindow);
+        var bytes = 0;
+        for (; _writeCursor < end && bytes < 256 << 10; _writeCursor++)
+        {
+            if (!_unresolved.TryGetValue(_writeCursor, out var r) || r.SeenByServer || r.WrittenOnStream)
+            {
                 continue;
             }
 
-            if (!await _wake.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            if (r.Abandoned && !r.Written)
             {
-                return;
+                // Cancelled before it ever left: certainly not enqueued.
+                TakeLocked(r.Seq, Outcome.LocalFailure(new OperationCanceledException(), taken: false), ref dropped);
+                continue;
             }
 
-            _wake.Reader.TryRead(out _);
+            if (r.Frame is not { } frame)
+            {
+                break;
+            }
+
+            output.Write(frame);
+            bytes += frame.Length;
+            if (r.Written)
+            {
+                _owner.CountResent();
+            }
+            else
+            {
+                _owner.CountSent();
+            }
+
+            r.Written = true;
+            r.WrittenOnStream = true;
+            wrote = true;
         }
+
+        if (_lowest > _confirmedSent + 1 && (_lowest - 1 - _confirmedSent >= 1024 || !wrote))
+        {
+            _confirmedSent = _lowest - 1;
+            PortsFrameCodec.Write(new ConfirmFrame(_confirmedSent), output);
+            wrote = true;
+        }
+
+        return wrote;
     }
 
     private async Task ReadOutcomesAsync(PipeReader input, CancellationToken cancellationToken)

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.IO.Pipelines;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using PromiseGrid.Mesh.Identity;
@@ -31,6 +32,8 @@ internal sealed partial class OutboundLink : IAsyncDisposable
     private ulong? _remoteEpoch;
     private bool _connected;
     private bool _disposed;
+    private PipeWriter? _output;
+    private bool _writing;
     private Task? _loop;
 
     public OutboundLink(RemotePorts owner, PeerId peer)
@@ -104,7 +107,10 @@ internal sealed partial class OutboundLink : IAsyncDisposable
             request.Registration = cancellationToken.UnsafeRegister(static (s, ct) => ((PendingRequest)s!).TryAnswer(default, new OperationCanceledException(ct)), request);
         }
 
-        _wake.Writer.TryWrite(true);
+        if (frame is null || !TryWriteInline())
+        {
+            _wake.Writer.TryWrite(true);
+        }
     }
 
     /// <summary>Supplies the frame of a request submitted without one (its grants are done).</summary>
@@ -116,7 +122,10 @@ internal sealed partial class OutboundLink : IAsyncDisposable
             request.Frame = frame;
         }
 
-        _wake.Writer.TryWrite(true);
+        if (!TryWriteInline())
+        {
+            _wake.Writer.TryWrite(true);
+        }
     }
 
     /// <summary>Answers requests whose deadline passed (called by the owner's sweep timer).</summary>

@@ -68,6 +68,60 @@ public sealed class RemotePortsTests : MeshNodesFixture
     }
 
     [Fact]
+    public async Task ConcurrentSendersOnManyThreads_NoStreamIsCorrupted_EachSendersOrderHolds()
+    {
+        var a = await StartNodeAsync();
+        var b = await StartNodeAsync(kernel: PortKernelOptions.Default with { MaxQueueLimit = 1024 });
+        Introduce(a, b);
+        var server = b.Kernel.CreateTask();
+        var inbox = server.CreatePort();
+        server.SetQueueLimit(inbox, 1024);
+        b.Ports.Publish(server, inbox, "inbox");
+        const int senders = 4;
+        const int each = 20_000;
+        var receiving = Task.Run(async () =>
+        {
+            var got = new List<(ulong Task, int Id)>(senders * each);
+            while (got.Count < senders * each)
+            {
+                var m = await server.ReceiveMessageAsync(inbox, Timeout);
+                got.Add((m.Trailer.SenderTask, m.MessageId));
+            }
+
+            return got;
+        });
+
+        // Each sender on its own thread, all on one link: inline writers and the writer loop race for the stream.
+        var sending = Enumerable.Range(0, senders).Select(_ => Task.Run(async () =>
+        {
+            var task = a.Kernel.CreateTask();
+            var send = await a.Ports.LookupAsync(task, b.PeerId, "inbox");
+            var window = new Queue<Task>();
+            for (var i = 0; i < each; i++)
+            {
+                window.Enqueue(task.SendMessageAsync(Text(send, "c", i)).AsTask());
+                if (window.Count >= 2048)
+                {
+                    await window.Dequeue();
+                }
+            }
+
+            await Task.WhenAll(window);
+        })).ToArray();
+        await Task.WhenAll(sending).WaitAsync(Timeout);
+        var got = await receiving.WaitAsync(Timeout);
+
+        Assert.Equal(0, a.Ports.Counters.Reconnects);
+        Assert.Equal(0, a.Ports.Counters.Resent);
+        foreach (var perSender in got.GroupBy(g => g.Task))
+        {
+            Assert.Equal(Enumerable.Range(0, each), perSender.Select(g => g.Id));
+        }
+
+        Assert.Equal(senders, got.Select(g => g.Task).Distinct().Count());
+    }
+
+    [Fact]
     public async Task RequestReply_ThroughASendOnceReplyPort_ReplyComesBack()
     {
         var a = await StartNodeAsync();
