@@ -78,7 +78,19 @@ public sealed partial class RemotePorts : IPortRouter
             timeoutMs = (uint)Math.Clamp((request.Deadline - Time.GetTimestamp()) * 1000 / Time.TimestampFrequency, 1, uint.MaxValue);
         }
 
-        link.SetFrame(request, EncodeDeliver(request.Message!, plan, timeoutMs));
+        byte[] deliver;
+        lock (_kernel.Sync)
+        {
+            if (request.Message!.DestPort is null)
+            {
+                // Settled meanwhile (timed out or cancelled before it could leave, or shutdown): nothing to send.
+                return;
+            }
+
+            deliver = EncodeDeliver(request.Message, plan, timeoutMs);
+        }
+
+        link.SetFrame(request, deliver);
     }
 
     void IPortRouter.ReleaseRemote(PortRef port, int send, int sendOnce)

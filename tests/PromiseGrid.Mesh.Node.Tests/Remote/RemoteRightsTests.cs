@@ -87,6 +87,28 @@ public sealed class RemoteRightsTests : MeshNodesFixture
     }
 
     [Fact]
+    public async Task ThirdPartyTransfer_ThirdNodeGone_SendFailsTypedWithinItsTimeout()
+    {
+        var (a, b, c, _, _) = await ThreeNodesAsync();
+        var (bTask, bInbox) = Inbox(b, "b-inbox");
+        var aTask = a.Kernel.CreateTask();
+        var toService = await a.Ports.LookupAsync(aTask, c.PeerId, "svc").AsTask().WaitAsync(Timeout);
+        var toB = await a.Ports.LookupAsync(aTask, b.PeerId, "b-inbox").AsTask().WaitAsync(Timeout);
+        await StopNodeAsync(c);
+
+        // The grant cannot reach C, so the message cannot go: the caller hears so by its deadline.
+        var gift = Text(toB, "a right to a port on a node that is gone");
+        gift.Ports = [new PortDescriptor(toService, PortDisposition.CopySend)];
+        var error = await Assert.ThrowsAnyAsync<MeshException>(() => aTask.SendMessageAsync(gift, TimeSpan.FromSeconds(2)).AsTask().WaitAsync(Timeout));
+        Assert.True(error is NodeUnreachableException { MayHaveBeenDelivered: false } or SendTimeoutException, error.ToString());
+        Assert.Throws<ReceiveTimeoutException>(() => bTask.ReceiveMessageAsync(bInbox, TimeSpan.Zero).GetAwaiter().GetResult());
+
+        // The link to B is fine: the next message goes through.
+        await aTask.SendMessageAsync(Text(toB, "plain"), Timeout);
+        Assert.Equal("plain", TextOf(await ReceiveAsync(bTask, bInbox)));
+    }
+
+    [Fact]
     public async Task UnauthorisedPeer_ThatOnlyKnowsTheReference_IsRefused()
     {
         var (a, b, c, server, service) = await ThreeNodesAsync();
