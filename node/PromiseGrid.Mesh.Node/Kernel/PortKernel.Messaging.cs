@@ -102,6 +102,15 @@ public sealed partial class PortKernel
             return default;
         }
 
+        return QueueOrWaitLocked(p, message, destRight, timeout, cancellationToken);
+    }
+
+    /// <summary>
+    /// Queues a copied-in message, or (queue full, not a send-once send) makes it a blocked sender
+    /// until room frees, the timeout passes or the wait is cancelled; a zero timeout fails at once.
+    /// </summary>
+    internal ValueTask QueueOrWaitLocked(Port p, PortMessage message, PortRight destRight, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
         if (destRight == PortRight.SendOnce || HasRoomLocked(p))
         {
             EnqueueLocked(p, message);
@@ -111,7 +120,7 @@ public sealed partial class PortKernel
         if (timeout == TimeSpan.Zero)
         {
             DestroyMessageLocked(message);
-            throw new SendTimeoutException($"port {message.Destination} is full (qlimit {p.QueueLimit})");
+            throw new SendTimeoutException($"port {p.Ref} is full (qlimit {p.QueueLimit})");
         }
 
         var waiter = RentWaiter(timeout is not null);

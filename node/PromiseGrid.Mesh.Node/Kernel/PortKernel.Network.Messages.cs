@@ -337,24 +337,7 @@ public sealed partial class PortKernel
             message.OutOfLine = regions;
         }
 
-        if (destRight == PortRight.SendOnce || HasRoomLocked(p))
-        {
-            EnqueueLocked(p, message);
-            return default;
-        }
-
-        if (timeout == TimeSpan.Zero)
-        {
-            DestroyMessageLocked(message);
-            throw new SendTimeoutException($"port {p.Ref} is full (qlimit {p.QueueLimit})");
-        }
-
-        var waiter = RentWaiter(timeout is not null);
-        waiter.IsSender = true;
-        waiter.Message = message;
-        p.Senders.Add(waiter);
-        Arm(waiter, timeout, cancellationToken);
-        return new ValueTask(waiter, waiter.Version);
+        return QueueOrWaitLocked(p, message, destRight, timeout, cancellationToken);
     }
 
     private void CheckEnvelopeLimits(MessageEnvelope envelope)
