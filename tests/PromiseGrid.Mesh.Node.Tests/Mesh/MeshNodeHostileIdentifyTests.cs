@@ -2,6 +2,7 @@ using PromiseGrid.Mesh.Host;
 using PromiseGrid.Mesh.Identify;
 using PromiseGrid.Mesh.Identity;
 using PromiseGrid.Mesh.Multiformats;
+using PromiseGrid.Mesh.Node.Tests.Remote;
 
 namespace PromiseGrid.Mesh.Node.Tests.Mesh;
 
@@ -9,32 +10,8 @@ namespace PromiseGrid.Mesh.Node.Tests.Mesh;
 /// A remote writes its own identify record; a hostile one must not stop the node's event loop.
 /// A real <see cref="MeshNode"/> and real hosts on loopback.
 /// </summary>
-public sealed class MeshNodeHostileIdentifyTests : IAsyncDisposable
+public sealed class MeshNodeHostileIdentifyTests : MeshNodesFixture
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
-
-    private readonly List<IAsyncDisposable> _owned = [];
-
-    public async ValueTask DisposeAsync()
-    {
-        for (var i = _owned.Count - 1; i >= 0; i--)
-        {
-            await _owned[i].DisposeAsync().AsTask().WaitAsync(Timeout);
-        }
-    }
-
-    private async Task<Libp2pHost> StartHostAsync()
-    {
-        var host = new Libp2pHost(new Libp2pHostOptions
-        {
-            Identity = IdentityKeyPair.Generate(),
-            ListenAddresses = [Multiaddr.Parse("/ip4/127.0.0.1/tcp/0")],
-        });
-        _owned.Add(host);
-        await host.StartAsync().WaitAsync(Timeout);
-        return host;
-    }
-
     private static async Task<T> NextAsync<T>(MeshNode node, Func<T, bool> match)
         where T : HostEvent
     {
@@ -53,14 +30,9 @@ public sealed class MeshNodeHostileIdentifyTests : IAsyncDisposable
     [Fact]
     public async Task IdentifyPushNamingAnotherPeer_IsDroppedAndTheNodeKeepsServing()
     {
-        var node = await MeshNode.StartAsync(new MeshNodeOptions
-        {
-            Identity = IdentityKeyPair.Generate(),
-            ListenAddresses = [Multiaddr.Parse("/ip4/127.0.0.1/tcp/0")],
-        }).WaitAsync(Timeout);
-        _owned.Add(node);
-        var nodeAddress = node.Host.ListenAddresses[0].WithPeerId(node.PeerId);
-        var hostile = await StartHostAsync();
+        var node = await StartNodeAsync();
+        var nodeAddress = AddressOf(node);
+        var hostile = await StartRawHostAsync();
         var connection = await hostile.DialAsync(nodeAddress).AsTask().WaitAsync(Timeout);
         await NextAsync<PeerIdentified>(node, i => i.Peer == hostile.PeerId);
 
@@ -76,7 +48,7 @@ public sealed class MeshNodeHostileIdentifyTests : IAsyncDisposable
         }
 
         // The loop is still alive: a later connection is seen, and the store holds only the peer's own address.
-        var later = await StartHostAsync();
+        var later = await StartRawHostAsync();
         await later.DialAsync(nodeAddress).AsTask().WaitAsync(Timeout);
         await NextAsync<PeerConnected>(node, c => c.Peer == later.PeerId);
         Assert.True(node.PeerStore.TryGet(hostile.PeerId, out var record));

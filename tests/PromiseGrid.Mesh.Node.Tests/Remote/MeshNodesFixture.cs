@@ -1,4 +1,5 @@
 using System.Text;
+using PromiseGrid.Mesh.Host;
 using PromiseGrid.Mesh.Identity;
 using PromiseGrid.Mesh.Kernel;
 using PromiseGrid.Mesh.Multiformats;
@@ -36,6 +37,19 @@ public abstract class MeshNodesFixture : IAsyncDisposable
         }).WaitAsync(Timeout);
         _owned.Add(node);
         return node;
+    }
+
+    /// <summary>A bare libp2p host on loopback (no kernel, no ports layer), disposed after the test.</summary>
+    protected async Task<Libp2pHost> StartRawHostAsync()
+    {
+        var host = new Libp2pHost(new Libp2pHostOptions
+        {
+            Identity = IdentityKeyPair.Generate(),
+            ListenAddresses = [Multiaddr.Parse("/ip4/127.0.0.1/tcp/0")],
+        });
+        _owned.Add(host);
+        await host.StartAsync().WaitAsync(Timeout);
+        return host;
     }
 
     /// <summary>Disposes a node this fixture started, ahead of the end of the test.</summary>

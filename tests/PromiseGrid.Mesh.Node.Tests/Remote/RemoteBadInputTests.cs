@@ -21,8 +21,7 @@ public sealed class RemoteBadInputTests : MeshNodesFixture
         var server = node.Kernel.CreateTask();
         var inbox = server.CreatePort();
         node.Ports.Publish(server, inbox, "inbox");
-        var raw = new Libp2pHost(new Libp2pHostOptions { Identity = IdentityKeyPair.Generate(), ListenAddresses = [Multiaddr.Parse("/ip4/127.0.0.1/tcp/0")] });
-        await raw.StartAsync().WaitAsync(Timeout);
+        var raw = await StartRawHostAsync();
         await raw.DialAsync(AddressOf(node)).AsTask().WaitAsync(Timeout);
         return (node, server, inbox, raw);
     }
@@ -96,7 +95,6 @@ public sealed class RemoteBadInputTests : MeshNodesFixture
     public async Task RequestBeforeHello_ClosesThatStreamOnly()
     {
         var (node, server, inbox, raw) = await TargetAsync();
-        await using var rawHost = raw;
         var stream = await OpenAsync(raw, node, hello: false);
 
         await WriteAsync(stream, Deliver(1, node, server, inbox));
@@ -109,7 +107,6 @@ public sealed class RemoteBadInputTests : MeshNodesFixture
     public async Task GarbageAndOversizedFrames_CloseThatStreamOnly()
     {
         var (node, server, inbox, raw) = await TargetAsync();
-        await using var rawHost = raw;
         var garbage = await OpenAsync(raw, node);
         await WriteAsync(garbage, [3, 0xc1, 0xc1, 0xc1]);
         Assert.Null(await ReadAsync(garbage));
@@ -125,7 +122,6 @@ public sealed class RemoteBadInputTests : MeshNodesFixture
     public async Task MalformedEnvelope_IsRefusedAndTheStreamGoesOn()
     {
         var (node, server, inbox, raw) = await TargetAsync();
-        await using var rawHost = raw;
         var stream = await OpenAsync(raw, node);
 
         await WriteAsync(stream, PortsFrameCodec.Encode(new DeliverFrame(1, 0, new byte[] { 0x93, 1, 2, 3 })));
@@ -144,7 +140,6 @@ public sealed class RemoteBadInputTests : MeshNodesFixture
     public async Task RightsThePeerDoesNotHold_AreRefusedAndCountNothing()
     {
         var (node, server, inbox, raw) = await TargetAsync();
-        await using var rawHost = raw;
         var notify = server.CreatePort();
         var stream = await OpenAsync(raw, node);
         var id = node.Ports.GetPortRef(server, inbox).Id;
@@ -169,7 +164,6 @@ public sealed class RemoteBadInputTests : MeshNodesFixture
     public async Task PortDeadClaims_OnlyReachPortsOfTheClaimingNode()
     {
         var (node, _, _, raw) = await TargetAsync();
-        await using var rawHost = raw;
         var other = await StartNodeAsync();
         Introduce(node, other);
         var otherTask = other.Kernel.CreateTask();
@@ -192,7 +186,6 @@ public sealed class RemoteBadInputTests : MeshNodesFixture
     public async Task DuplicateRequest_OnANewStream_IsAnsweredAgainButAppliedOnce()
     {
         var (node, server, inbox, raw) = await TargetAsync();
-        await using var rawHost = raw;
         var first = await OpenAsync(raw, node);
         await WriteAsync(first, PortsFrameCodec.Encode(new LookupFrame(1, null, "inbox")));
         var result = Assert.IsType<ResultFrame>(await ReadAsync(first));
