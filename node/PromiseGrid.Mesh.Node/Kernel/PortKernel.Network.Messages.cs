@@ -92,15 +92,7 @@ public sealed partial class PortKernel
         if (p.IsLocal)
         {
             // Our own port: the unit in the message becomes a right the destination holds.
-            GrantLocked(p, plan.Destination, right.Kind);
-            if (right.Kind == PortRight.Send)
-            {
-                p.SendRights--;
-            }
-            else
-            {
-                p.SendOnceRights--;
-            }
+            AddHolderLocked(p, plan.Destination, right.Kind);
 
             plan.Transferred.Add(right);
             transferred = true;

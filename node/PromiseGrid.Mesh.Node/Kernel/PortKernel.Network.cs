@@ -132,7 +132,22 @@ public sealed partial class PortKernel
 
     // ---- holders of local ports ----
 
+    /// <summary>A new right of <paramref name="kind"/> to <paramref name="p"/> held by <paramref name="holder"/> (one more unit of the port's count).</summary>
     private void GrantLocked(Port p, PeerId holder, PortRight kind)
+    {
+        AddHolderLocked(p, holder, kind);
+        if (kind == PortRight.Send)
+        {
+            p.SendRights++;
+        }
+        else
+        {
+            p.SendOnceRights++;
+        }
+    }
+
+    /// <summary>Counts a right as <paramref name="holder"/>'s whose unit the port already counts (it moves from elsewhere).</summary>
+    private void AddHolderLocked(Port p, PeerId holder, PortRight kind)
     {
         p.Holders ??= [];
         if (!p.Holders.TryGetValue(holder, out var count))
@@ -149,12 +164,10 @@ public sealed partial class PortKernel
         if (kind == PortRight.Send)
         {
             count.Send++;
-            p.SendRights++;
         }
         else
         {
             count.SendOnce++;
-            p.SendOnceRights++;
         }
     }
 
@@ -166,6 +179,7 @@ public sealed partial class PortKernel
         if (p.Holders is { } holders && holders.TryGetValue(peer, out var count) && count.IsEmpty)
         {
             holders.Remove(peer);
+            ForgetGrantRecordsLocked(p.Ref.Id, peer);
             if (_holdings.TryGetValue(peer, out var ports))
             {
                 ports.Remove(p);
@@ -270,8 +284,7 @@ public sealed partial class PortKernel
             }
 
             // The unit moves from one holder to the other: counters stay.
-            p.SendOnceRights--;
-            GrantLocked(p, holder, PortRight.SendOnce);
+            AddHolderLocked(p, holder, PortRight.SendOnce);
         }
 
         RecordGrantLocked(p, from, holder, kind);
@@ -306,8 +319,8 @@ public sealed partial class PortKernel
     }
 
     /// <summary>
-    /// Confirms third-party grants once the recipient used or released them: grants to
-    /// <paramref name="holder"/> are no longer revocable after it has been heard from about the port.
+    /// Forgets the third-party grants made to <paramref name="holder"/> once it holds no right to
+    /// the port any more (used, released, or gone): there is nothing left to revoke.
     /// </summary>
     private void ForgetGrantRecordsLocked(PortId port, PeerId holder)
     {

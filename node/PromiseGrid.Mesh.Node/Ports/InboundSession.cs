@@ -24,6 +24,7 @@ internal sealed class InboundSession(RemotePorts owner, InboundLink link, IMuxed
     private List<PortsFrame> _spareAnswers = [];
     private bool _writing;
     private bool _inBatch;
+    private LimitExceededException? _cutOff;
 
     /// <summary>Queues an outcome for the client (under the link's lock).</summary>
     public void Post(ulong seq, ServerOutcome outcome)
@@ -105,6 +106,14 @@ internal sealed class InboundSession(RemotePorts owner, InboundLink link, IMuxed
             if (keepGoing)
             {
                 WriteInline(stream.Output);
+            }
+
+            if (_cutOff is { } limit)
+            {
+                // The outcomes of what was applied went out first; the stream then ends (closed, not
+                // reset, so they arrive) and the rest is not read.
+                owner.LogSessionFailed(link.Peer, limit.Message);
+                return;
             }
 
             if (!keepGoing || (read.IsCompleted && buffer.IsEmpty))
@@ -193,6 +202,13 @@ internal sealed class InboundSession(RemotePorts owner, InboundLink link, IMuxed
                             }
 
                             break;
+                        }
+
+                        if (link.Seen.Count >= owner.Options.MaxUnconfirmedPerPeer)
+                        {
+                            // A client that never confirms would make this node remember without bound.
+                            _cutOff = new LimitExceededException("unconfirmed requests", link.Seen.Count + 1, owner.Options.MaxUnconfirmedPerPeer);
+                            return;
                         }
 
                         var outcome = Execute(request, item);

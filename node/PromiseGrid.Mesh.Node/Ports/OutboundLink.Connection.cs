@@ -58,7 +58,6 @@ internal sealed partial class OutboundLink
             {
                 lock (_gate)
                 {
-                    _connected = false;
                     foreach (var r in _unresolved.Values)
                     {
                         r.WrittenOnStream = false;
@@ -112,7 +111,7 @@ internal sealed partial class OutboundLink
         await stream.Output.FlushAsync(cancellationToken).ConfigureAwait(false);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_owner.Options.HelloTimeout);
-        var frame = await ReadFrameAsync(stream.Input, timeout.Token).ConfigureAwait(false)
+        var frame = await PortsStreams.ReadFrameAsync(stream.Input, _owner.Options.MaxFrameSize, timeout.Token).ConfigureAwait(false)
             ?? throw new ProtocolViolationException($"{Peer} closed the ports stream during the hello exchange");
         if (frame is not WelcomeFrame welcome)
         {
@@ -158,10 +157,7 @@ internal sealed partial class OutboundLink
 
             foreach (var range in welcome.Acked)
             {
-                for (var seq = range.Start; seq < range.Start + range.Count && seq < _nextSeq; seq++)
-                {
-                    TakeLocked(seq, Outcome.Acked, ref settled);
-                }
+                TakeAckedLocked(range, ref settled);
             }
 
             foreach (var nack in welcome.Nacks)
@@ -189,10 +185,22 @@ internal sealed partial class OutboundLink
             }
 
             _writeCursor = _lowest;
-            _connected = true;
         }
 
         SettleAll(settled);
+    }
+
+    /// <summary>
+    /// Settles the acknowledged requests of <paramref name="range"/>; only the outstanding numbers
+    /// are visited (ranges are ascending and disjoint, so a frame costs at most the window).
+    /// </summary>
+    private void TakeAckedLocked(SeqRange range, ref List<(PendingRequest, Outcome)>? settled)
+    {
+        var end = Math.Min(range.Start + range.Count, _nextSeq);
+        for (var seq = Math.Max(range.Start, _lowest); seq < end; seq++)
+        {
+            TakeLocked(seq, Outcome.Acked, ref settled);
+        }
     }
 
     private void TakeLocked(ulong seq, Outcome outcome, ref List<(PendingRequest, Outcome)>? settled)
@@ -447,10 +455,7 @@ internal sealed partial class OutboundLink
                             case AckFrame ack:
                                 foreach (var range in ack.Ranges)
                                 {
-                                    for (var seq = range.Start; seq < range.Start + range.Count && seq < _nextSeq; seq++)
-                                    {
-                                        TakeLocked(seq, Outcome.Acked, ref settled);
-                                    }
+                                    TakeAckedLocked(range, ref settled);
                                 }
 
                                 break;
@@ -481,28 +486,6 @@ internal sealed partial class OutboundLink
             if (read.IsCompleted)
             {
                 throw new IOException($"{Peer} closed the ports stream");
-            }
-        }
-    }
-
-    private async Task<PortsFrame?> ReadFrameAsync(PipeReader input, CancellationToken cancellationToken)
-    {
-        var max = _owner.Options.MaxFrameSize;
-        while (true)
-        {
-            var read = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
-            var buffer = read.Buffer;
-            if (PortsFrameCodec.TryReadFrame(ref buffer, max, out var body))
-            {
-                var frame = PortsFrameCodec.Decode(body.ToArray());
-                input.AdvanceTo(buffer.Start);
-                return frame;
-            }
-
-            input.AdvanceTo(buffer.Start, buffer.End);
-            if (read.IsCompleted)
-            {
-                return null;
             }
         }
     }

@@ -30,8 +30,9 @@ internal sealed partial class OutboundLink : IAsyncDisposable
     private ulong _writeCursor = 1;
     private ulong _confirmedSent;
     private ulong? _remoteEpoch;
-    private bool _connected;
     private bool _disposed;
+
+    /// <summary>The open stream's writer, set while a stream is up (after the hello exchange); null between streams.</summary>
     private PipeWriter? _output;
     private bool _writing;
     private Task? _loop;
@@ -45,30 +46,6 @@ internal sealed partial class OutboundLink : IAsyncDisposable
 
     /// <summary>The node the requests go to.</summary>
     public PeerId Peer { get; }
-
-    /// <summary>A stream is up and the hello exchange done.</summary>
-    public bool IsConnected
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _connected;
-            }
-        }
-    }
-
-    /// <summary>Requests whose outcome is not known yet.</summary>
-    public int Unresolved
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _unresolved.Count;
-            }
-        }
-    }
 
     /// <summary>
     /// Queues a request, numbered now so calls keep their order. <paramref name="frame"/> is the
@@ -147,12 +124,12 @@ internal sealed partial class OutboundLink : IAsyncDisposable
                     // Never left this node: certainly not enqueued.
                     _unresolved.Remove(r.Seq);
                     AdvanceLowestLocked();
-                    var error = _connected
+                    var error = _output is not null
                         ? (Exception)new SendTimeoutException($"the request to {Peer} did not get out before the send timeout")
                         : new NodeUnreachableException($"{Peer} could not be reached before the send timeout", mayHaveBeenDelivered: false);
                     (settled ??= []).Add((r, Outcome.LocalFailure(error, taken: false)));
                 }
-                else if (_connected && !r.InGrace)
+                else if (_output is not null && !r.InGrace)
                 {
                     // The server has it and judges a full queue by the same timeout: wait a little for its verdict.
                     r.InGrace = true;
@@ -218,10 +195,7 @@ internal sealed partial class OutboundLink : IAsyncDisposable
             }
         }
 
-        foreach (var r in left)
-        {
-            _owner.Settle(this, r, Outcome.LocalFailure(new NodeUnreachableException("the node is shutting down", r.Written), taken: r.Written));
-        }
+        SettleAll([.. left.Select(r => (r, Outcome.LocalFailure(new NodeUnreachableException("the node is shutting down", r.Written), taken: r.Written)))]);
 
         _stopping.Dispose();
     }

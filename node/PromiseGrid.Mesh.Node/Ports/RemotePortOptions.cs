@@ -25,11 +25,19 @@ public sealed record RemotePortOptions
     /// <summary>Largest frame accepted or sent (default 16 MiB + 128 KiB, an envelope at the codec's limit plus framing).</summary>
     public int MaxFrameSize { get; init; } = (16 << 20) + (128 << 10);
 
+    /// <summary>
+    /// Most requests of one other node whose outcomes this node keeps (seen and not yet confirmed
+    /// by that node; default 65,536). A node that goes past it is cut off: its stream is closed. A
+    /// well-behaved node stays below its send window plus 1,024.
+    /// </summary>
+    public int MaxUnconfirmedPerPeer { get; init; } = 65536;
+
     /// <summary>Checks the values.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A value is out of range.</exception>
     public RemotePortOptions Validate()
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(SendWindow, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxUnconfirmedPerPeer, 1);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(HolderLease, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(HelloTimeout, TimeSpan.Zero);
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxFrameSize, 1024);

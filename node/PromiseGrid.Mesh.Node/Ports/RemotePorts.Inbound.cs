@@ -60,23 +60,9 @@ public sealed partial class RemotePorts
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(Options.HelloTimeout);
-        while (true)
-        {
-            var read = await stream.Input.ReadAsync(timeout.Token).ConfigureAwait(false);
-            var buffer = read.Buffer;
-            if (PortsFrameCodec.TryReadFrame(ref buffer, 1024, out var body))
-            {
-                var frame = PortsFrameCodec.Decode(body.ToArray());
-                stream.Input.AdvanceTo(buffer.Start);
-                return frame as HelloFrame ?? throw new ProtocolViolationException($"a ports stream must start with hello, not {frame.Type}");
-            }
-
-            stream.Input.AdvanceTo(buffer.Start, buffer.End);
-            if (read.IsCompleted)
-            {
-                throw new ProtocolViolationException("the ports stream ended before hello");
-            }
-        }
+        var frame = await PortsStreams.ReadFrameAsync(stream.Input, 1024, timeout.Token).ConfigureAwait(false)
+            ?? throw new ProtocolViolationException("the ports stream ended before hello");
+        return frame as HelloFrame ?? throw new ProtocolViolationException($"a ports stream must start with hello, not {frame.Type}");
     }
 
     private InboundLink GetInboundLink(PeerId peer, ulong epoch)
@@ -91,6 +77,8 @@ public sealed partial class RemotePorts
             return link;
         }
     }
+
+    internal void LogSessionFailed(PeerId peer, string reason) => Log.SessionFailed(_logger, peer.ToString(), reason);
 
     internal void LogRefused(PortsFrameType type, PeerId peer, PortsErrorCode code, string reason) =>
         Log.Refused(_logger, type.ToString(), peer.ToString(), code.ToString(), reason);

@@ -121,9 +121,6 @@ public sealed partial class RemotePorts : IPortRouter
         }
     }
 
-    /// <summary>The outcome of a request is known (or the caller gave up and it is known it never arrived).</summary>
-    internal void Settle(OutboundLink link, PendingRequest request, Outcome outcome) => SettleBatch(link, [(request, outcome)]);
-
     /// <summary>
     /// Outcomes read together are settled together: the rights of every deliver under one
     /// kernel lock, then each caller answered outside it.

@@ -282,6 +282,7 @@ public static class PortsFrameCodec
         }
 
         var ranges = new SeqRange[n / 2];
+        ulong end = 0;
         for (var i = 0; i < ranges.Length; i++)
         {
             var start = r.ReadUInt64();
@@ -291,6 +292,13 @@ public static class PortsFrameCodec
                 throw new InvalidFormatException($"bad sequence range ({start}, {length})");
             }
 
+            // Ascending and disjoint, so a reader's work is bounded by the numbers it has outstanding.
+            if (start < end)
+            {
+                throw new InvalidFormatException($"sequence range ({start}, {length}) overlaps or precedes the one before it");
+            }
+
+            end = start + length;
             ranges[i] = new SeqRange(start, length);
         }
 

@@ -77,7 +77,18 @@ public class PortsFrameCodecTests
     [Fact]
     public void RandomAckRanges_RoundTrip()
     {
-        Gen.Select(Gen.ULong[1, ulong.MaxValue / 4], Gen.ULong[1, 1000]).Select((s, c) => new SeqRange(s, c)).Array[0, 50]
+        // Ascending, disjoint ranges: each starts a random gap after the previous one ends.
+        Gen.Select(Gen.ULong[0, 1UL << 40], Gen.ULong[1, 1000]).Array[0, 50]
+            .Select(steps =>
+            {
+                var next = 1UL;
+                return steps.Select(step =>
+                {
+                    var range = new SeqRange(next + step.Item1, step.Item2);
+                    next = range.Start + range.Count;
+                    return range;
+                }).ToArray();
+            })
             .Sample(ranges =>
             {
                 var back = (AckFrame)RoundTrip(new AckFrame(ranges));
@@ -134,6 +145,8 @@ public class PortsFrameCodecTests
             { "grant of a receive right", Pack(w => { w.WriteArrayHeader(5); w.Write((byte)PortsFrameType.Grant); w.Write(1UL); w.Write(new byte[16]); w.Write(TestPeers.Remote.Bytes); w.Write((byte)PortDisposition.PortReceive); w.Flush(); }) },
             { "odd range fields", Pack(w => { w.WriteArrayHeader(2); w.Write((byte)PortsFrameType.Ack); w.WriteArrayHeader(3); w.Write(1); w.Write(2); w.Write(3); w.Flush(); }) },
             { "empty range", Pack(w => { w.WriteArrayHeader(2); w.Write((byte)PortsFrameType.Ack); w.WriteArrayHeader(2); w.Write(1); w.Write(0); w.Flush(); }) },
+            { "overlapping ranges", Pack(w => { w.WriteArrayHeader(2); w.Write((byte)PortsFrameType.Ack); w.WriteArrayHeader(4); w.Write(1); w.Write(100); w.Write(50); w.Write(10); w.Flush(); }) },
+            { "descending ranges", Pack(w => { w.WriteArrayHeader(2); w.Write((byte)PortsFrameType.Ack); w.WriteArrayHeader(4); w.Write(500); w.Write(1); w.Write(1); w.Write(1); w.Flush(); }) },
             { "too many port ids", Pack(w => { w.WriteArrayHeader(3); w.Write((byte)PortsFrameType.PortDead); w.Write(1UL); w.WriteArrayHeader(PortsFrameCodec.MaxPortsPerFrame + 1); w.Flush(); }) },
             { "name too long", Pack(w => { w.WriteArrayHeader(4); w.Write((byte)PortsFrameType.Lookup); w.Write(1UL); w.WriteNil(); w.Write(new string('n', 300)); w.Flush(); }) },
             { "trailing bytes", [.. Body(PortsFrameCodec.Encode(new ConfirmFrame(1))), 0xc0] },

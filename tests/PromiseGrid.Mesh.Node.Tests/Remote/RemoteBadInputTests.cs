@@ -4,6 +4,7 @@ using PromiseGrid.Mesh.Host;
 using PromiseGrid.Mesh.Identity;
 using PromiseGrid.Mesh.Kernel;
 using PromiseGrid.Mesh.Multiformats;
+using PromiseGrid.Mesh.Node.Ports;
 using PromiseGrid.Mesh.Ports;
 using PromiseGrid.Mesh.Ports.Wire;
 
@@ -15,9 +16,9 @@ namespace PromiseGrid.Mesh.Node.Tests.Remote;
 /// </summary>
 public sealed class RemoteBadInputTests : MeshNodesFixture
 {
-    private async Task<(MeshNode Node, PortTask Server, PortName Inbox, Libp2pHost Raw)> TargetAsync()
+    private async Task<(MeshNode Node, PortTask Server, PortName Inbox, Libp2pHost Raw)> TargetAsync(RemotePortOptions? ports = null)
     {
-        var node = await StartNodeAsync();
+        var node = await StartNodeAsync(ports);
         var server = node.Kernel.CreateTask();
         var inbox = server.CreatePort();
         node.Ports.Publish(server, inbox, "inbox");
@@ -48,23 +49,7 @@ public sealed class RemoteBadInputTests : MeshNodesFixture
     {
         try
         {
-            while (true)
-            {
-                var read = await stream.Input.ReadAsync().AsTask().WaitAsync(Timeout);
-                var buffer = read.Buffer;
-                if (PortsFrameCodec.TryReadFrame(ref buffer, 1 << 20, out var body))
-                {
-                    var frame = PortsFrameCodec.Decode(body.ToArray());
-                    stream.Input.AdvanceTo(buffer.Start);
-                    return frame;
-                }
-
-                stream.Input.AdvanceTo(buffer.Start, buffer.End);
-                if (read.IsCompleted)
-                {
-                    return null;
-                }
-            }
+            return await PortsStreams.ReadFrameAsync(stream.Input, 1 << 20, CancellationToken.None).WaitAsync(Timeout);
         }
         catch (MeshException)
         {
@@ -157,6 +142,29 @@ public sealed class RemoteBadInputTests : MeshNodesFixture
         server.RequestNotification(inbox, PortNotificationKind.NoSenders, notify);
         Assert.Equal(PortNotification.NoSenders, (await ReceiveAsync(server, notify)).MessageId);
         Assert.Equal(0, server.GetStatus(inbox).SendRights);
+        await AssertStillServingAsync(node, server, inbox);
+    }
+
+    [Fact]
+    public async Task ClientThatNeverConfirms_IsCutOffAtTheLimit()
+    {
+        var (node, server, inbox, raw) = await TargetAsync(RemotePortOptions.Default with { MaxUnconfirmedPerPeer = 8 });
+        var stream = await OpenAsync(raw, node);
+        var id = PortId.NewRandom();
+
+        // Nine requests, never a confirm: the node remembers eight outcomes, then closes the stream.
+        for (ulong seq = 1; seq <= 9; seq++)
+        {
+            await WriteAsync(stream, PortsFrameCodec.Encode(new ReleaseFrame(seq, id, 1, 0)));
+        }
+
+        var acked = new List<ulong>();
+        while (await ReadAsync(stream) is { } frame)
+        {
+            acked.AddRange(Assert.IsType<AckFrame>(frame).Ranges.SelectMany(r => Enumerable.Range((int)r.Start, (int)r.Count).Select(i => (ulong)i)));
+        }
+
+        Assert.Equal(Enumerable.Range(1, 8).Select(i => (ulong)i), acked);
         await AssertStillServingAsync(node, server, inbox);
     }
 
