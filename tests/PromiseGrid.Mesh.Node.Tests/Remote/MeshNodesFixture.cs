@@ -52,6 +52,25 @@ public abstract class MeshNodesFixture : IAsyncDisposable
         return host;
     }
 
+    /// <summary>
+    /// Two nodes, A knowing B's address: on B the task <c>Server</c> holds the port <c>Inbox</c>
+    /// (queue limit <paramref name="qlimit"/>) published as "inbox"; on A the task <c>Client</c>.
+    /// </summary>
+    protected async Task<NodePair> PairAsync(int qlimit = 16, IdentityKeyPair? identityOfB = null)
+    {
+        var a = await StartNodeAsync();
+        var b = await StartNodeAsync(kernel: PortKernelOptions.Default with { MaxQueueLimit = Math.Max(qlimit, PortKernelOptions.Default.MaxQueueLimit) }, identity: identityOfB);
+        Introduce(a, b);
+        var server = b.Kernel.CreateTask("server");
+        var inbox = server.CreatePort();
+        server.SetQueueLimit(inbox, qlimit);
+        b.Ports.Publish(server, inbox, "inbox");
+        return new NodePair(a, b, server, inbox, a.Kernel.CreateTask("client"));
+    }
+
+    /// <summary>What <see cref="PairAsync"/> set up.</summary>
+    protected sealed record NodePair(MeshNode A, MeshNode B, PortTask Server, PortName Inbox, PortTask Client);
+
     /// <summary>Disposes a node this fixture started, ahead of the end of the test.</summary>
     protected async Task StopNodeAsync(MeshNode node)
     {

@@ -9,19 +9,10 @@ public sealed class RemoteFaultTests : MeshNodesFixture
 {
     private const int Count = 10_000;
 
-    private static PortKernelOptions BigQueues => PortKernelOptions.Default with { MaxQueueLimit = 1024 };
-
     [Fact]
     public async Task ConnectionCutTwiceMidStream_EveryMessageAcknowledged_EnqueuedExactlyOnceInOrder()
     {
-        var a = await StartNodeAsync();
-        var b = await StartNodeAsync(kernel: BigQueues);
-        Introduce(a, b);
-        var server = b.Kernel.CreateTask();
-        var inbox = server.CreatePort();
-        server.SetQueueLimit(inbox, 1024);
-        b.Ports.Publish(server, inbox, "inbox");
-        var client = a.Kernel.CreateTask();
+        var (a, b, server, inbox, client) = await PairAsync(qlimit: 1024);
         var send = await a.Ports.LookupAsync(client, b.PeerId, "inbox").AsTask().WaitAsync(Timeout);
 
         var received = new List<int>(Count);
@@ -62,17 +53,10 @@ public sealed class RemoteFaultTests : MeshNodesFixture
     [Fact]
     public async Task ReceivingNodeRestartedMidStream_AcknowledgedWereEnqueued_TheRestFailWithTypedErrors()
     {
-        var a = await StartNodeAsync();
-        var identity = IdentityKeyPair.Generate();
-        var b = await StartNodeAsync(kernel: BigQueues, identity: identity);
-        var listen = b.Host.ListenAddresses[0].ToString();
-        Introduce(a, b);
-        var server = b.Kernel.CreateTask();
-        var inbox = server.CreatePort();
         const int qlimit = 64;
-        server.SetQueueLimit(inbox, qlimit);
-        b.Ports.Publish(server, inbox, "inbox");
-        var client = a.Kernel.CreateTask();
+        var identity = IdentityKeyPair.Generate();
+        var (a, b, server, inbox, client) = await PairAsync(qlimit, identity);
+        var listen = b.Host.ListenAddresses[0].ToString();
         var send = await a.Ports.LookupAsync(client, b.PeerId, "inbox").AsTask().WaitAsync(Timeout);
 
         var received = new List<int>();
@@ -108,7 +92,7 @@ public sealed class RemoteFaultTests : MeshNodesFixture
         await firstHalf.Task.WaitAsync(Timeout);
         await StopNodeAsync(b);
         await receiving.WaitAsync(Timeout);
-        var restarted = await StartNodeAsync(kernel: BigQueues, identity: identity, listen: listen);
+        var restarted = await StartNodeAsync(identity: identity, listen: listen);
         await Task.WhenAll(sends.Select(t => t.ContinueWith(_ => { }, TaskScheduler.Default))).WaitAsync(Timeout * 2);
 
         var acked = Enumerable.Range(0, Count).Where(i => sends[i].IsCompletedSuccessfully).ToHashSet();

@@ -9,13 +9,7 @@ public sealed class RemotePortsTests : MeshNodesFixture
     [Fact]
     public async Task Send_ToAPublishedPortOnAnotherNode_ArrivesWithTheSenderInTheTrailer()
     {
-        var a = await StartNodeAsync();
-        var b = await StartNodeAsync();
-        Introduce(a, b);
-        var server = b.Kernel.CreateTask("server");
-        var inbox = server.CreatePort();
-        b.Ports.Publish(server, inbox, "inbox");
-        var client = a.Kernel.CreateTask("client");
+        var (a, b, server, inbox, client) = await PairAsync();
 
         var send = await a.Ports.LookupAsync(client, b.Ports.GetPortRef(server, inbox)).AsTask().WaitAsync(Timeout);
         await client.SendMessageAsync(Text(send, "Hello, Node B!", 7)).AsTask().WaitAsync(Timeout);
@@ -31,14 +25,7 @@ public sealed class RemotePortsTests : MeshNodesFixture
     [Fact]
     public async Task ManySendsInFlight_AllAcknowledged_EnqueuedOnceInSendOrder()
     {
-        var a = await StartNodeAsync();
-        var b = await StartNodeAsync(kernel: PortKernelOptions.Default with { MaxQueueLimit = 4096 });
-        Introduce(a, b);
-        var server = b.Kernel.CreateTask();
-        var inbox = server.CreatePort();
-        server.SetQueueLimit(inbox, 4096);
-        b.Ports.Publish(server, inbox, "inbox");
-        var client = a.Kernel.CreateTask();
+        var (a, b, server, inbox, client) = await PairAsync(qlimit: 4096);
         var send = await a.Ports.LookupAsync(client, b.PeerId, "inbox").AsTask().WaitAsync(Timeout);
         const int count = 3000;
 
@@ -70,13 +57,7 @@ public sealed class RemotePortsTests : MeshNodesFixture
     [Fact]
     public async Task ConcurrentSendersOnManyThreads_NoStreamIsCorrupted_EachSendersOrderHolds()
     {
-        var a = await StartNodeAsync();
-        var b = await StartNodeAsync(kernel: PortKernelOptions.Default with { MaxQueueLimit = 1024 });
-        Introduce(a, b);
-        var server = b.Kernel.CreateTask();
-        var inbox = server.CreatePort();
-        server.SetQueueLimit(inbox, 1024);
-        b.Ports.Publish(server, inbox, "inbox");
+        var (a, b, server, inbox, _) = await PairAsync(qlimit: 1024);
         const int senders = 4;
         const int each = 20_000;
         var receiving = Task.Run(async () =>
@@ -179,13 +160,7 @@ public sealed class RemotePortsTests : MeshNodesFixture
     [Fact]
     public async Task Send_ToAPortThatDied_FailsWithPortDeadAndTheRightBecomesADeadName()
     {
-        var a = await StartNodeAsync();
-        var b = await StartNodeAsync();
-        Introduce(a, b);
-        var server = b.Kernel.CreateTask();
-        var inbox = server.CreatePort();
-        b.Ports.Publish(server, inbox, "inbox");
-        var client = a.Kernel.CreateTask();
+        var (a, b, server, inbox, client) = await PairAsync();
         var send = await a.Ports.LookupAsync(client, b.PeerId, "inbox").AsTask().WaitAsync(Timeout);
         await client.SendMessageAsync(Text(send, "first"), Timeout);
 
