@@ -56,12 +56,23 @@ public sealed partial class RemotePorts : IPortRouter
             var home = grant.Proxy.Ref.Home;
             var ask = new PendingRequest(PortsFrameType.Grant);
             var answer = ask.AsPlainValueTask();
-            var frame = new GrantFrame(0, grant.Proxy.Ref.Id, plan.Destination, grant.Kind == PortRight.SendOnce ? PortDisposition.PortSendOnce : PortDisposition.PortSend, Revoke: false);
-            GetLink(home).Submit(ask, PortsFrameCodec.Encode(frame), Options.DefaultSendTimeout ?? DefaultLookupTimeout, Stopping);
+            GetLink(home).Submit(ask, EncodeGrant(grant, plan.Destination, revoke: false), Options.DefaultSendTimeout ?? DefaultLookupTimeout, Stopping);
             try
             {
                 await answer.ConfigureAwait(false);
-                grant.Granted = true;
+                bool settled;
+                lock (_kernel.Sync)
+                {
+                    // Settling reads Granted under this lock: a grant that lands after the message
+                    // was settled (it timed out meanwhile) is withdrawn here instead.
+                    settled = request.Message!.DestPort is null;
+                    grant.Granted = !settled;
+                }
+
+                if (settled)
+                {
+                    Revoke(grant, plan.Destination);
+                }
             }
             catch (Exception e) when (e is MeshException or OperationCanceledException or ObjectDisposedException)
             {
@@ -190,10 +201,16 @@ public sealed partial class RemotePorts : IPortRouter
         Interlocked.Add(ref _nacked, nacked);
         foreach (var (grant, destination) in revoke ?? [])
         {
-            var frame = new GrantFrame(0, grant.Proxy.Ref.Id, destination, grant.Kind == PortRight.SendOnce ? PortDisposition.PortSendOnce : PortDisposition.PortSend, Revoke: true);
-            GetLink(grant.Proxy.Ref.Home).Submit(new PendingRequest(PortsFrameType.Ungrant), PortsFrameCodec.Encode(frame), null, default);
+            Revoke(grant, destination);
         }
     }
+
+    /// <summary>Withdraws a third-party grant whose message never reached <paramref name="destination"/>.</summary>
+    private void Revoke(ThirdPartyGrant grant, PeerId destination) =>
+        GetLink(grant.Proxy.Ref.Home).Submit(new PendingRequest(PortsFrameType.Ungrant), EncodeGrant(grant, destination, revoke: true), null, default);
+
+    private static byte[] EncodeGrant(ThirdPartyGrant grant, PeerId destination, bool revoke) =>
+        PortsFrameCodec.Encode(new GrantFrame(0, grant.Proxy.Ref.Id, destination, grant.Kind == PortRight.SendOnce ? PortDisposition.PortSendOnce : PortDisposition.PortSend, revoke));
 
     private static MeshException ToException(PeerId peer, PortsErrorCode code, string message) => code switch
     {
