@@ -54,6 +54,9 @@ internal sealed class InboundSession(RemotePorts owner, InboundLink link, IMuxed
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _abort.Token);
+
+        // Each read is applied under short locks and never blocks: no thread hand-off per read.
+        stream.ResumeReadsInline();
         var reader = ReadAsync(stream.Input, stop.Token);
         var writer = WriteAsync(stream.Output, stop.Token);
         var first = await Task.WhenAny(reader, writer).ConfigureAwait(false);

@@ -218,6 +218,9 @@ internal sealed partial class OutboundLink
     private async Task PumpAsync(IMuxedStream stream, CancellationToken cancellationToken)
     {
         using var pumpStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+
+        // Outcomes are settled under short locks and callers resume on the thread pool anyway.
+        stream.ResumeReadsInline();
         var reader = ReadOutcomesAsync(stream.Input, pumpStop.Token);
         var writer = WriteRequestsAsync(stream.Output, pumpStop.Token);
         var first = await Task.WhenAny(reader, writer).ConfigureAwait(false);
@@ -296,8 +299,10 @@ internal sealed partial class OutboundLink
     }
 
     /// <summary>
-    /// Writes ready requests on the calling thread when the stream is open and nobody is writing:
-    /// one hand-off fewer per request. False when the writer loop must do it.
+    /// Writes ready requests on the calling thread when the stream is open, nobody is writing and no
+    /// earlier request is still unresolved: one hand-off fewer for a lone request (its latency). A
+    /// burst goes to the writer loop, which packs what arrived meanwhile into one flush (each flush
+    /// is an encryption and a system call below). False when the writer loop must do it.
     /// </summary>
     private bool TryWriteInline()
     {
@@ -311,7 +316,7 @@ internal sealed partial class OutboundLink
 
         lock (_gate)
         {
-            if (_writing || _output is null)
+            if (_writing || _output is null || _writeCursor > _lowest)
             {
                 return false;
             }

@@ -60,6 +60,16 @@ public interface IMuxedStream : IDuplexPipe, IAsyncDisposable
     ValueTask CloseWriteAsync(CancellationToken cancellationToken = default);
 
     void Reset();
+
+    /// <summary>
+    /// Asks that code awaiting <see cref="IDuplexPipe.Input"/> resume on the connection's read loop,
+    /// right after the bytes arrive, instead of being queued to the thread pool: one thread hand-off
+    /// less per read. Only for handlers that do little work per read and never block, because while
+    /// such a handler runs no other stream of the connection is read. A muxer may ignore it.
+    /// </summary>
+    void ResumeReadsInline()
+    {
+    }
 }
 
 /// <summary>A multiplexed, authenticated connection to one peer.</summary>

@@ -74,7 +74,11 @@ public sealed partial class Libp2pHost : IAsyncDisposable
         _handlers[IdentifyProtocol.PushProtocolId] = HandleIdentifyPushAsync;
         if (options.EnablePing)
         {
-            _handlers[PingProtocol.ProtocolId] = static (stream, _, ct) => PingProtocol.HandleAsync(stream, ct);
+            _handlers[PingProtocol.ProtocolId] = static (stream, _, ct) =>
+            {
+                stream.ResumeReadsInline(); // an echo per read: no work worth a thread hand-off
+                return PingProtocol.HandleAsync(stream, ct);
+            };
         }
 
         if (options.EnablePerf)

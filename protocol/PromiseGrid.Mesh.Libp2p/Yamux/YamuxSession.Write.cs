@@ -1,13 +1,21 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Runtime.ExceptionServices;
 
 namespace PromiseGrid.Mesh.Yamux;
 
 /// <summary>
-/// The write loop: the only code that writes to the connection. Session frames (ping, GoAway, RST of
-/// rejected streams) come from a queue of headers; stream frames are produced by visiting streams
-/// from a ready queue (each stream orders its own SYN/ACK, data and FIN). Many frames are written
-/// per flush.
+/// Writing to the connection. Session frames (ping, GoAway, RST of rejected streams) come from a
+/// queue of headers; stream frames are produced by visiting streams from a ready queue (each stream
+/// orders its own SYN/ACK, data and FIN). Many frames are written per flush.
+/// <para>
+/// One writer at a time owns the connection's output (<see cref="_writer"/>). When nobody does, the
+/// thread that queued the work writes and flushes it itself (an application's flush, the read loop
+/// answering a ping or granting window), so a small message reaches the socket without waking the
+/// write loop: on a small machine that wake-up costs more than the work it hands over. When the
+/// output is owned, or a flush cannot complete at once (the layer below applies backpressure), the
+/// write loop takes over; only the write loop ends the output.
+/// </para>
 /// </summary>
 public sealed partial class YamuxSession
 {
@@ -26,6 +34,22 @@ public sealed partial class YamuxSession
     private readonly AsyncSignal _writeSignal = new();
     private bool _stopWriting; // guarded by _sendLock
 
+    // Ownership of the connection's output.
+    private const int WriterFree = 0;
+    private const int WriterBusy = 1;      // the write loop or an inline writer is writing
+    private const int WriterHandedOff = 2; // an inline writer left a pending flush (or a failure) to the write loop
+
+    /// <summary>Passes an inline writer makes at most before it leaves the rest to the write loop.</summary>
+    private const int MaxInlinePasses = 4;
+
+    private int _writer;
+    private ValueTask<FlushResult> _handedOffFlush; // with WriterHandedOff
+    private bool _handedOffStop;                    // with WriterHandedOff
+    private Exception? _handedOffFailure;           // with WriterHandedOff
+
+    /// <summary>Control frames written but not yet flushed; used only by the output's owner.</summary>
+    private readonly List<TaskCompletionSource> _written = [];
+
     private readonly record struct ControlFrame(YamuxFrameHeader Header, TaskCompletionSource? Written);
 
     /// <summary>Puts a stream in the ready queue (once) and wakes the write loop.</summary>
@@ -41,7 +65,7 @@ public sealed partial class YamuxSession
             _readyStreams.Enqueue(stream);
         }
 
-        _writeSignal.Set();
+        WakeWriter();
     }
 
     /// <summary>Queues a session frame; false if the queue is full (the caller decides the consequence).</summary>
@@ -64,7 +88,7 @@ public sealed partial class YamuxSession
             _controlFrames.Enqueue(new ControlFrame(header, written));
         }
 
-        _writeSignal.Set();
+        WakeWriter();
         return true;
     }
 
@@ -103,10 +127,114 @@ public sealed partial class YamuxSession
         }
     }
 
+    /// <summary>Writes the queued frames on this thread if the output is free, else wakes the write loop.</summary>
+    private void WakeWriter()
+    {
+        if (!TryWriteInline())
+        {
+            _writeSignal.Set();
+        }
+    }
+
+    /// <summary>
+    /// Takes the output if it is free and writes what is queued, flushing after each pass. Returns
+    /// false if another writer owns the output (the caller wakes the write loop instead). A flush that
+    /// does not complete at once, the session's last frames and any failure are handed to the write
+    /// loop, which keeps the output from then on.
+    /// </summary>
+    private bool TryWriteInline()
+    {
+        if (Interlocked.CompareExchange(ref _writer, WriterBusy, WriterFree) != WriterFree)
+        {
+            return false;
+        }
+
+        var output = _connection.Output;
+        try
+        {
+            for (var pass = 0; pass < MaxInlinePasses; pass++)
+            {
+                var bytes = WriteControlFrames(output, _written, out var stop);
+                if (!stop)
+                {
+                    bytes += WriteStreamFrames(output);
+                }
+
+                if (bytes == 0 && !stop)
+                {
+                    break;
+                }
+
+                var flush = output.FlushAsync();
+                if (stop || !flush.IsCompletedSuccessfully)
+                {
+                    HandOff(flush, stop, failure: null);
+                    return true;
+                }
+
+                if (AfterFlush(flush.Result))
+                {
+                    HandOff(default, stop: true, failure: null);
+                    return true;
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            HandOff(default, stop: true, failure: e);
+            return true;
+        }
+
+        ReleaseWriter();
+        return true;
+    }
+
+    private void HandOff(ValueTask<FlushResult> flush, bool stop, Exception? failure)
+    {
+        _handedOffFlush = flush;
+        _handedOffStop = stop;
+        _handedOffFailure = failure;
+        Volatile.Write(ref _writer, WriterHandedOff);
+        _writeSignal.Set();
+    }
+
+    /// <summary>Frees the output; wakes the write loop if work was queued while it was owned.</summary>
+    private void ReleaseWriter()
+    {
+        Volatile.Write(ref _writer, WriterFree);
+        bool queued;
+        lock (_sendLock)
+        {
+            queued = _controlFrames.Count > 0 || _readyStreams.Count > 0 || _stopWriting;
+        }
+
+        if (queued)
+        {
+            _writeSignal.Set();
+        }
+    }
+
+    /// <summary>A flush finished: reports the control frames it carried as written. True if the session must stop writing.</summary>
+    private bool AfterFlush(FlushResult flush)
+    {
+        foreach (var done in _written)
+        {
+            done.TrySetResult();
+        }
+
+        _written.Clear();
+        if (flush.IsCompleted)
+        {
+            EndSession(new ConnectionClosedException("the remote stopped reading the yamux connection", isRemote: true), goAway: null, fault: false);
+            return true;
+        }
+
+        return false;
+    }
+
     private async Task WriteLoopAsync()
     {
         var output = _connection.Output;
-        var written = new List<TaskCompletionSource>();
         Exception? failure = null;
         try
         {
@@ -114,9 +242,30 @@ public sealed partial class YamuxSession
             while (!stop)
             {
                 await _writeSignal.WaitAsync().ConfigureAwait(false);
-                while (true)
+                var state = Interlocked.CompareExchange(ref _writer, WriterBusy, WriterFree);
+                if (state == WriterBusy)
                 {
-                    var bytes = WriteControlFrames(output, written, out stop);
+                    continue; // an inline writer is at work; it wakes this loop if it leaves anything
+                }
+
+                if (state == WriterHandedOff)
+                {
+                    Volatile.Write(ref _writer, WriterBusy);
+                    if (_handedOffFailure is { } handedOff)
+                    {
+                        _handedOffFailure = null;
+                        ExceptionDispatchInfo.Throw(handedOff);
+                    }
+
+                    var pending = _handedOffFlush;
+                    _handedOffFlush = default;
+                    stop = _handedOffStop;
+                    stop |= AfterFlush(await pending.ConfigureAwait(false));
+                }
+
+                while (!stop)
+                {
+                    var bytes = WriteControlFrames(output, _written, out stop);
                     if (!stop)
                     {
                         bytes += WriteStreamFrames(output);
@@ -127,23 +276,12 @@ public sealed partial class YamuxSession
                         break;
                     }
 
-                    var flush = await output.FlushAsync().ConfigureAwait(false);
-                    foreach (var done in written)
-                    {
-                        done.TrySetResult();
-                    }
+                    stop |= AfterFlush(await output.FlushAsync().ConfigureAwait(false));
+                }
 
-                    written.Clear();
-                    if (flush.IsCompleted)
-                    {
-                        EndSession(new ConnectionClosedException("the remote stopped reading the yamux connection", isRemote: true), goAway: null, fault: false);
-                        stop = true;
-                    }
-
-                    if (stop)
-                    {
-                        break;
-                    }
+                if (!stop)
+                {
+                    ReleaseWriter();
                 }
             }
         }
@@ -153,6 +291,7 @@ public sealed partial class YamuxSession
         }
         finally
         {
+            // The output stays owned by this loop: nobody writes to it after this point.
             var error = failure is null
                 ? null
                 : new ConnectionClosedException("writing to the yamux connection failed", isRemote: false, failure);
@@ -161,11 +300,12 @@ public sealed partial class YamuxSession
                 EndSession(error, goAway: null, fault: true);
             }
 
-            foreach (var done in written)
+            foreach (var done in _written)
             {
                 done.TrySetException(error ?? new ConnectionClosedException("the yamux session has ended"));
             }
 
+            _written.Clear();
             AbandonAllOutbound(Volatile.Read(ref _endReason) ?? error ?? new ConnectionClosedException("the yamux session has ended"));
             await output.CompleteAsync(failure).ConfigureAwait(false);
         }

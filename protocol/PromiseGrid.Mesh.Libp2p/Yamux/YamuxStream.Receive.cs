@@ -107,16 +107,34 @@ public sealed partial class YamuxStream
         }
     }
 
-    /// <summary>Makes the bytes written by <see cref="WriteReceived"/> visible to the application.</summary>
+    /// <summary>
+    /// Makes the bytes written by <see cref="WriteReceived"/> visible to the application. A reader
+    /// that asked to resume inline runs here, on the read loop, after the stream's lock is released.
+    /// </summary>
     internal void FlushReceived()
     {
+        ReadScheduler.Continuation resume;
         lock (_sync)
         {
-            if (!_inboundDone)
+            if (_inboundDone)
+            {
+                return;
+            }
+
+            _readScheduler.Defer = true;
+            try
             {
                 FlushInboundLocked();
             }
+            finally
+            {
+                _readScheduler.Defer = false;
+            }
+
+            resume = _readScheduler.TakeDeferred();
         }
+
+        resume.Run();
     }
 
     private void FlushInboundLocked()

@@ -38,6 +38,7 @@ public sealed partial class YamuxStream : IMuxedStream
     private readonly Pipe _outbound;
     private readonly YamuxStreamReader _input;
     private readonly YamuxStreamWriter _output;
+    private readonly ReadScheduler _readScheduler;
     private int _disposed;
     private int _retired;
 
@@ -46,8 +47,10 @@ public sealed partial class YamuxStream : IMuxedStream
         _session = session;
         Id = id;
         IsInbound = isInbound;
+        _readScheduler = new ReadScheduler();
         _inbound = new Pipe(new PipeOptions(
             pool: YamuxBufferPool.Instance,
+            readerScheduler: _readScheduler,
             pauseWriterThreshold: 0,
             resumeWriterThreshold: 0,
             minimumSegmentSize: SegmentSize,
@@ -81,6 +84,9 @@ public sealed partial class YamuxStream : IMuxedStream
 
     /// <inheritdoc/>
     public PipeWriter Output => _output;
+
+    /// <inheritdoc/>
+    public void ResumeReadsInline() => _readScheduler.ResumeInline = true;
 
     /// <summary>Sends FIN after the buffered bytes (completes <see cref="Output"/>); reading goes on.</summary>
     public ValueTask CloseWriteAsync(CancellationToken cancellationToken = default)
