@@ -83,7 +83,11 @@ public sealed partial class Libp2pHost : IAsyncDisposable
 
         if (options.EnablePerf)
         {
-            _handlers[PerfProtocol.ProtocolId] = static (stream, _, ct) => PerfProtocol.HandleAsync(stream, ct);
+            _handlers[PerfProtocol.ProtocolId] = static (stream, _, ct) =>
+            {
+                stream.ResumeReadsInline(); // the upload is only counted and dropped
+                return PerfProtocol.HandleAsync(stream, ct);
+            };
         }
 
         if (options.EnableEcho)
