@@ -5,7 +5,8 @@ namespace PromiseGrid.Mesh.Kernel;
 /// <summary>mach_msg send and receive: copy-in, queueing with qlimit, blocking, copy-out.</summary>
 public sealed partial class PortKernel
 {
-    internal ValueTask SendLocked(PortTask task, PortMessage message, TimeSpan? timeout, CancellationToken cancellationToken, out Port? remote)
+    /// <summary>The send under the lock; <paramref name="sentAt"/> (the trailer's time) is read before taking it.</summary>
+    internal ValueTask SendLocked(PortTask task, PortMessage message, DateTimeOffset sentAt, TimeSpan? timeout, CancellationToken cancellationToken, out Port? remote)
     {
         remote = null;
         var destEntry = LookupLocked(task, message.Destination);
@@ -95,7 +96,7 @@ public sealed partial class PortKernel
             message.Flags |= MessageFlags.Complex;
         }
 
-        message.Trailer = new MessageTrailer(LocalPeer, task.Id, 0, Now);
+        message.Trailer = new MessageTrailer(LocalPeer, task.Id, 0, sentAt);
         if (!p.IsLocal)
         {
             remote = p;

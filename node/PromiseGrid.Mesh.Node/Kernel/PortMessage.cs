@@ -53,6 +53,9 @@ public sealed class PortMessage : IDisposable
     internal CarriedRight ReplyRight;
     internal CarriedRight[]? CarriedRights;
 
+    /// <summary>The next message in its port's queue (<see cref="MessageQueue"/>); null when not queued.</summary>
+    internal PortMessage? NextQueued;
+
     /// <summary>A message to <paramref name="destination"/> carrying <paramref name="payload"/>.</summary>
     public static PortMessage Create(PortName destination, ReadOnlyMemory<byte> payload, int messageId = 0) =>
         new() { Destination = destination, Payload = payload, MessageId = messageId };

@@ -112,19 +112,20 @@ public sealed class PortTask : IAsyncDisposable
         {
             Kernel.CheckLimits(message);
             cancellationToken.ThrowIfCancellationRequested();
+            var sentAt = Kernel.Now;
             ValueTask result;
             Port? remote;
             lock (Kernel.Sync)
             {
                 // A receiver woken by this send is signalled after the lock is released.
-                Kernel.DeferCompletionsLocked();
+                PortKernel.DeferCompletionsLocked();
                 try
                 {
-                    result = Kernel.SendLocked(this, message, timeout, cancellationToken, out remote);
+                    result = Kernel.SendLocked(this, message, sentAt, timeout, cancellationToken, out remote);
                 }
                 finally
                 {
-                    ready = Kernel.TakeReadyLocked();
+                    ready = PortKernel.TakeReadyLocked();
                 }
             }
 
@@ -160,14 +161,14 @@ public sealed class PortTask : IAsyncDisposable
             lock (Kernel.Sync)
             {
                 // Senders admitted by this receive are signalled after the lock is released.
-                Kernel.DeferCompletionsLocked();
+                PortKernel.DeferCompletionsLocked();
                 try
                 {
                     return Kernel.ReceiveLocked(this, name, timeout, cancellationToken);
                 }
                 finally
                 {
-                    ready = Kernel.TakeReadyLocked();
+                    ready = PortKernel.TakeReadyLocked();
                 }
             }
         }
