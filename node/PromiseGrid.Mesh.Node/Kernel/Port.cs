@@ -154,6 +154,10 @@ internal sealed class NameEntry
     public int DeadRefs;
     public bool DeadNameRequested;
 
+    /// <summary>In its task's pool of free entries (<see cref="PortTask.RentEntry"/>): the next free entry.</summary>
+    public NameEntry? NextFree;
+    public bool Pooled;
+
     public bool IsEmpty => !Receive && SendRefs == 0 && !SendOnce && DeadRefs == 0 && Set is null;
 }
 

@@ -91,6 +91,18 @@ public sealed partial class PortKernel
             message.Flags |= MessageFlags.Complex;
         }
 
+        // Entries the copy-in emptied have left the space (a moved send-once reply right, most
+        // often); nothing refers to them any more, so their task may reuse them.
+        RecycleIfEmpty(task, destEntry);
+        RecycleIfEmpty(task, replyEntry);
+        if (entries is not null)
+        {
+            foreach (var e in entries)
+            {
+                RecycleIfEmpty(task, e);
+            }
+        }
+
         if (message.OutOfLine is { Length: > 0 })
         {
             message.Flags |= MessageFlags.Complex;
@@ -145,6 +157,15 @@ public sealed partial class PortKernel
             {
                 throw new InvalidRightException($"moving the receive right of {moved} to {destination} would make a cycle of rights in transit");
             }
+        }
+    }
+
+    /// <summary>An entry left empty by a copy-in has been removed from the space (<see cref="AfterEntryChangedLocked"/>): back to the task's pool.</summary>
+    private static void RecycleIfEmpty(PortTask task, NameEntry? e)
+    {
+        if (e is { IsEmpty: true })
+        {
+            task.ReturnEntry(e);
         }
     }
 
