@@ -306,7 +306,7 @@ public sealed partial class PortKernel
     /// <summary>Copy-out of a dequeued message into the receiver's space; stamps the sequence number.</summary>
     private void DeliverLocked(PortTask task, Port p, PortMessage message)
     {
-        message.Trailer = message.Trailer with { Sequence = p.Sequence++ };
+        message.Sequence = p.Sequence++;
         message.Destination = new PortName(p.ReceiverName);
         message.DestinationDisposition = PortDisposition.None;
         message.DestPort = null;
