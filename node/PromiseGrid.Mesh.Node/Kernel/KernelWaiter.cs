@@ -3,14 +3,22 @@ using System.Threading.Tasks.Sources;
 namespace PromiseGrid.Mesh.Kernel;
 
 /// <summary>
-/// A blocked send or receive, completed by the kernel under its lock (continuations run
-/// asynchronously, so no user code runs under the lock). Waiters without a timer are pooled
-/// per kernel, so a blocking receive on the steady path allocates nothing; a cancellation
-/// registration is disposed (waiting out a running callback) before the waiter is reused.
+/// A blocked send or receive. The kernel decides its outcome (<see cref="Complete"/> or
+/// <see cref="Fail"/>), which queues the waiter itself to the thread pool's global queue; the
+/// pool thread then signals it and runs the awaiting continuation inline, so no user code runs
+/// under the kernel lock and a wake-up costs one work item and no allocation (as
+/// <c>Channel&lt;T&gt;</c> does). The global queue matters: the default for async completions
+/// queues to the signalling thread's local queue, where a woken receiver waits behind a producer
+/// that never yields. Waiters without a timer are pooled per kernel, so a blocking receive on
+/// the steady path allocates nothing; a cancellation registration is disposed (waiting out a
+/// running callback) before the waiter is reused.
 /// </summary>
-internal sealed class KernelWaiter : IValueTaskSource<PortMessage>, IValueTaskSource
+internal sealed class KernelWaiter : IValueTaskSource<PortMessage>, IValueTaskSource, IThreadPoolWorkItem
 {
-    private ManualResetValueTaskSourceCore<PortMessage?> _core = new() { RunContinuationsAsynchronously = true };
+    private ManualResetValueTaskSourceCore<PortMessage?> _core;
+    private PortMessage? _result;
+    private Exception? _error;
+
     public KernelWaiter(PortKernel kernel) => Kernel = kernel;
 
     public readonly PortKernel Kernel;
@@ -35,9 +43,36 @@ internal sealed class KernelWaiter : IValueTaskSource<PortMessage>, IValueTaskSo
 
     public short Version => _core.Version;
 
-    public void Complete(PortMessage? message) => _core.SetResult(message);
+    /// <summary>Completes the operation with <paramref name="message"/> (null for a send) on a pool thread.</summary>
+    public void Complete(PortMessage? message)
+    {
+        _result = message;
+        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+    }
 
-    public void Fail(Exception error) => _core.SetException(error);
+    /// <summary>Fails the operation with <paramref name="error"/> on a pool thread.</summary>
+    public void Fail(Exception error)
+    {
+        _error = error;
+        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+    }
+
+    void IThreadPoolWorkItem.Execute()
+    {
+        // The continuation may run inline here and recycle this waiter: read everything first.
+        var error = _error;
+        var result = _result;
+        _error = null;
+        _result = null;
+        if (error is null)
+        {
+            _core.SetResult(result);
+        }
+        else
+        {
+            _core.SetException(error);
+        }
+    }
 
     public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
 

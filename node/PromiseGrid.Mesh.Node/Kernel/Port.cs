@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using PromiseGrid.Mesh.Identity;
 using PromiseGrid.Mesh.Ports;
 
@@ -12,7 +13,7 @@ internal sealed class Port(PortRef reference, bool isLocal, int queueLimit)
 {
     public readonly PortRef Ref = reference;
     public readonly bool IsLocal = isLocal;
-    public readonly Queue<PortMessage> Messages = new();
+    public MessageQueue Messages;
     public readonly WaiterList Receivers = new();
     public readonly WaiterList Senders = new();
 
@@ -59,6 +60,67 @@ internal sealed class Port(PortRef reference, bool isLocal, int queueLimit)
     public override string ToString() => Ref.ToString();
 }
 
+/// <summary>
+/// A port's queue: a FIFO linked through the messages themselves (<see cref="PortMessage.NextQueued"/>).
+/// A field of <see cref="Port"/>, so a send and a receive touch the port and the messages only,
+/// not a separate queue object and array that would move between the sender's and the
+/// receiver's cores with every message. Guarded by the kernel lock.
+/// </summary>
+internal struct MessageQueue
+{
+    private PortMessage? _head;
+    private PortMessage? _tail;
+
+    public int Count { readonly get; private set; }
+
+    public void Enqueue(PortMessage message)
+    {
+        message.NextQueued = null;
+        if (_tail is null)
+        {
+            _head = message;
+        }
+        else
+        {
+            _tail.NextQueued = message;
+        }
+
+        _tail = message;
+        Count++;
+    }
+
+    public bool TryDequeue([MaybeNullWhen(false)] out PortMessage message)
+    {
+        message = _head;
+        if (message is null)
+        {
+            return false;
+        }
+
+        _head = message.NextQueued;
+        if (_head is null)
+        {
+            _tail = null;
+        }
+
+        message.NextQueued = null;
+        Count--;
+        return true;
+    }
+
+    /// <summary>The queued messages in order (for the invariant check; allocates).</summary>
+    public readonly List<PortMessage> ToList()
+    {
+        var list = new List<PortMessage>(Count);
+        for (var m = _head; m is not null; m = m.NextQueued)
+        {
+            list.Add(m);
+        }
+
+        return list;
+    }
+}
+
 /// <summary>The rights one other node holds to a local port.</summary>
 internal sealed class HolderCount
 {
@@ -91,6 +153,10 @@ internal sealed class NameEntry
     public bool SendOnce;
     public int DeadRefs;
     public bool DeadNameRequested;
+
+    /// <summary>In its task's pool of free entries (<see cref="PortTask.RentEntry"/>): the next free entry.</summary>
+    public NameEntry? NextFree;
+    public bool Pooled;
 
     public bool IsEmpty => !Receive && SendRefs == 0 && !SendOnce && DeadRefs == 0 && Set is null;
 }

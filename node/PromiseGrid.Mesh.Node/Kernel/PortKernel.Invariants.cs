@@ -114,7 +114,7 @@ public sealed partial class PortKernel
 
             foreach (var p in allPorts.ToArray())
             {
-                foreach (var m in p.Messages)
+                foreach (var m in p.Messages.ToList())
                 {
                     CountMessage(m);
                 }

@@ -5,7 +5,8 @@ namespace PromiseGrid.Mesh.Kernel;
 /// <summary>mach_msg send and receive: copy-in, queueing with qlimit, blocking, copy-out.</summary>
 public sealed partial class PortKernel
 {
-    internal ValueTask SendLocked(PortTask task, PortMessage message, TimeSpan? timeout, CancellationToken cancellationToken, out Port? remote)
+    /// <summary>The send under the lock; <paramref name="sentAt"/> (the trailer's time) is read before taking it.</summary>
+    internal ValueTask SendLocked(PortTask task, PortMessage message, DateTimeOffset sentAt, TimeSpan? timeout, CancellationToken cancellationToken, out Port? remote)
     {
         remote = null;
         var destEntry = LookupLocked(task, message.Destination);
@@ -90,12 +91,24 @@ public sealed partial class PortKernel
             message.Flags |= MessageFlags.Complex;
         }
 
+        // Entries the copy-in emptied have left the space (a moved send-once reply right, most
+        // often); nothing refers to them any more, so their task may reuse them.
+        RecycleIfEmpty(task, destEntry);
+        RecycleIfEmpty(task, replyEntry);
+        if (entries is not null)
+        {
+            foreach (var e in entries)
+            {
+                RecycleIfEmpty(task, e);
+            }
+        }
+
         if (message.OutOfLine is { Length: > 0 })
         {
             message.Flags |= MessageFlags.Complex;
         }
 
-        message.Trailer = new MessageTrailer(LocalPeer, task.Id, 0, Now);
+        message.Trailer = new MessageTrailer(LocalPeer, task.Id, 0, sentAt);
         if (!p.IsLocal)
         {
             remote = p;
@@ -144,6 +157,15 @@ public sealed partial class PortKernel
             {
                 throw new InvalidRightException($"moving the receive right of {moved} to {destination} would make a cycle of rights in transit");
             }
+        }
+    }
+
+    /// <summary>An entry left empty by a copy-in has been removed from the space (<see cref="AfterEntryChangedLocked"/>): back to the task's pool.</summary>
+    private static void RecycleIfEmpty(PortTask task, NameEntry? e)
+    {
+        if (e is { IsEmpty: true })
+        {
+            task.ReturnEntry(e);
         }
     }
 
@@ -284,7 +306,7 @@ public sealed partial class PortKernel
     /// <summary>Copy-out of a dequeued message into the receiver's space; stamps the sequence number.</summary>
     private void DeliverLocked(PortTask task, Port p, PortMessage message)
     {
-        message.Trailer = message.Trailer with { Sequence = p.Sequence++ };
+        message.Sequence = p.Sequence++;
         message.Destination = new PortName(p.ReceiverName);
         message.DestinationDisposition = PortDisposition.None;
         message.DestPort = null;

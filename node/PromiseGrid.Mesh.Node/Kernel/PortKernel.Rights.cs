@@ -137,7 +137,10 @@ public sealed partial class PortKernel
                 return name;
             case PortRight.SendOnce when p.Active:
                 name = task.AllocateName();
-                task.Names.Add(name, new NameEntry { Port = p, SendOnce = true });
+                e = task.RentEntry();
+                e.Port = p;
+                e.SendOnce = true;
+                task.Names.Add(name, e);
                 return name;
             default:
                 // A send or send-once right whose port died in transit arrives as a dead name.

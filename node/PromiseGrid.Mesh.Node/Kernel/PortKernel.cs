@@ -22,16 +22,23 @@ public sealed partial class PortKernel : IAsyncDisposable
     private ulong _nextTaskId = 1;
     private bool _disposed;
 
-    // Waiters completed while _deferCompletions is set, signalled once the lock is released
-    // (CompleteReady): a send or receive never queues continuations while holding Sync.
-    private bool _deferCompletions;
-    private KernelWaiter? _readyHead;
-    private KernelWaiter? _readyTail;
+    // Waiters completed while the send or receive running on this thread defers completions,
+    // signalled once it has released the lock (CompleteReady), so no thread-pool hand-off
+    // happens while holding Sync. Thread-static rather than kernel fields: a field written by
+    // every send and receive would move between the sender's and the receiver's cores each time.
+    [ThreadStatic]
+    private static bool t_deferCompletions;
+    [ThreadStatic]
+    private static KernelWaiter? t_readyHead;
+    [ThreadStatic]
+    private static KernelWaiter? t_readyTail;
 
-    // Trailer clock (see Now): with the system clock, read once per coarse tick.
+    // Trailer clock (see Now): with the system clock, read once per coarse tick. Read and
+    // written without the lock: each long is atomic, and a reader that sees a new tick with the
+    // previous time gets a time one tick old, which is within the documented resolution.
     private readonly bool _coarseClock;
     private long _clockTick = long.MinValue;
-    private DateTimeOffset _clockNow;
+    private long _clockUtcTicks;
 
     private const int WaiterPoolSize = 64;
 
@@ -238,12 +245,12 @@ public sealed partial class PortKernel : IAsyncDisposable
     }
 
     /// <summary>
-    /// The trailer's send time (under the lock). With the system clock the wall clock is read at
-    /// most once per tick of the coarse monotonic clock (<see cref="Environment.TickCount64"/>,
-    /// a few milliseconds), instead of once per message; an injected <see cref="TimeProvider"/>
-    /// is read every time, so tests see its exact time.
+    /// The trailer's send time (safe with or without the lock). With the system clock the wall
+    /// clock is read at most once per tick of the coarse monotonic clock
+    /// (<see cref="Environment.TickCount64"/>, a few milliseconds), instead of once per message;
+    /// an injected <see cref="TimeProvider"/> is read every time, so tests see its exact time.
     /// </summary>
-    private DateTimeOffset Now
+    internal DateTimeOffset Now
     {
         get
         {
@@ -253,25 +260,29 @@ public sealed partial class PortKernel : IAsyncDisposable
             }
 
             var tick = Environment.TickCount64;
-            if (tick != _clockTick)
+            if (tick != Volatile.Read(ref _clockTick))
             {
-                _clockNow = _time.GetUtcNow();
-                _clockTick = tick;
+                Volatile.Write(ref _clockUtcTicks, _time.GetUtcNow().UtcTicks);
+                Volatile.Write(ref _clockTick, tick);
             }
 
-            return _clockNow;
+            return new DateTimeOffset(Volatile.Read(ref _clockUtcTicks), TimeSpan.Zero);
         }
     }
 
-    /// <summary>From now until <see cref="TakeReadyLocked"/>, successful completions are queued instead of signalled.</summary>
-    internal void DeferCompletionsLocked() => _deferCompletions = true;
+    /// <summary>From now until <see cref="TakeReadyLocked"/>, successful completions made on this thread are queued instead of signalled.</summary>
+    internal static void DeferCompletionsLocked() => t_deferCompletions = true;
 
     /// <summary>Ends deferral and takes the waiters to signal with <see cref="CompleteReady"/> after leaving the lock.</summary>
-    internal KernelWaiter? TakeReadyLocked()
+    internal static KernelWaiter? TakeReadyLocked()
     {
-        _deferCompletions = false;
-        var head = _readyHead;
-        _readyHead = _readyTail = null;
+        t_deferCompletions = false;
+        var head = t_readyHead;
+        if (head is not null)
+        {
+            t_readyHead = t_readyTail = null;
+        }
+
         return head;
     }
 
@@ -280,25 +291,25 @@ public sealed partial class PortKernel : IAsyncDisposable
     /// the current operation defers completions. Either way no one else can touch the waiter
     /// (timeouts and cancellations find it off its list), so signalling it later is safe.
     /// </summary>
-    internal void CompleteLocked(KernelWaiter waiter, PortMessage? message)
+    internal static void CompleteLocked(KernelWaiter waiter, PortMessage? message)
     {
-        if (!_deferCompletions)
+        if (!t_deferCompletions)
         {
             waiter.Complete(message);
             return;
         }
 
         waiter.ReadyResult = message;
-        if (_readyTail is null)
+        if (t_readyTail is null)
         {
-            _readyHead = waiter;
+            t_readyHead = waiter;
         }
         else
         {
-            _readyTail.NextReady = waiter;
+            t_readyTail.NextReady = waiter;
         }
 
-        _readyTail = waiter;
+        t_readyTail = waiter;
     }
 
     /// <summary>Signals waiters taken by <see cref="TakeReadyLocked"/> (outside the lock), in order.</summary>

@@ -45,13 +45,39 @@ public sealed class PortMessage : IDisposable
     /// <summary>Out-of-line regions, handed over without copying (ownership moves with the message).</summary>
     public OutOfLineRegion[]? OutOfLine { get; set; }
 
-    /// <summary>Stamped by the kernel on send and completed (sequence number) on receive.</summary>
-    public MessageTrailer Trailer { get; internal set; }
+    /// <summary>Stamped by the kernel on send and completed (sequence number) on receive; the timestamp is in UTC.</summary>
+    public MessageTrailer Trailer
+    {
+        get => new(_senderNode, _senderTask, _sequence, new DateTimeOffset(_sentUtcTicks, TimeSpan.Zero));
+        internal set
+        {
+            _senderNode = value.SenderNode;
+            _senderTask = value.SenderTask;
+            _sequence = value.Sequence;
+            _sentUtcTicks = value.Timestamp.UtcTicks;
+        }
+    }
+
+    /// <summary>The trailer's sequence number alone (set at receive).</summary>
+    internal ulong Sequence
+    {
+        set => _sequence = value;
+    }
+
+    // The trailer in fields: UTC ticks instead of a DateTimeOffset keep the message 8 bytes
+    // smaller, and the receive writes only the sequence number.
+    private PeerId? _senderNode;
+    private ulong _senderTask;
+    private ulong _sequence;
+    private long _sentUtcTicks;
 
     internal Port? DestPort;
     internal PortRight DestRight;
     internal CarriedRight ReplyRight;
     internal CarriedRight[]? CarriedRights;
+
+    /// <summary>The next message in its port's queue (<see cref="MessageQueue"/>); null when not queued.</summary>
+    internal PortMessage? NextQueued;
 
     /// <summary>A message to <paramref name="destination"/> carrying <paramref name="payload"/>.</summary>
     public static PortMessage Create(PortName destination, ReadOnlyMemory<byte> payload, int messageId = 0) =>

@@ -26,6 +26,13 @@ public sealed class PortTask : IAsyncDisposable
     internal uint LastName;
     internal NameEntry? LastEntry;
 
+    // Free name entries (guarded by the kernel lock): the entry of a send-once reply right is
+    // made when a request is received and freed when the reply is sent, so a request/reply
+    // server would otherwise allocate one per request.
+    private NameEntry? _freeEntries;
+    private int _freeEntryCount;
+    private const int MaxFreeEntries = 16;
+
     internal PortTask(PortKernel kernel, ulong id, string? label)
     {
         Kernel = kernel;
@@ -50,6 +57,53 @@ public sealed class PortTask : IAsyncDisposable
             LastName = 0;
             LastEntry = null;
         }
+    }
+
+    /// <summary>An empty name entry, from the pool if it has one (under the kernel lock).</summary>
+    internal NameEntry RentEntry()
+    {
+        var e = _freeEntries;
+        if (e is null)
+        {
+            return new NameEntry();
+        }
+
+        _freeEntries = e.NextFree;
+        _freeEntryCount--;
+        e.NextFree = null;
+        e.Pooled = false;
+        return e;
+    }
+
+    /// <summary>
+    /// Returns an entry that has left <see cref="Names"/> to the pool (under the kernel lock).
+    /// The caller must hold no other reference to it; the lookup cache forgets it here too, so
+    /// a stale name can never find it again once it serves a new name.
+    /// </summary>
+    internal void ReturnEntry(NameEntry e)
+    {
+        if (e.Pooled || _freeEntryCount >= MaxFreeEntries)
+        {
+            return;
+        }
+
+        if (LastEntry == e)
+        {
+            LastName = 0;
+            LastEntry = null;
+        }
+
+        e.Port = null;
+        e.Set = null;
+        e.Receive = false;
+        e.SendRefs = 0;
+        e.SendOnce = false;
+        e.DeadRefs = 0;
+        e.DeadNameRequested = false;
+        e.Pooled = true;
+        e.NextFree = _freeEntries;
+        _freeEntries = e;
+        _freeEntryCount++;
     }
 
     /// <summary>Names are never reused in a task's lifetime (a deviation from Mach that rules out stale-name confusion).</summary>
@@ -112,19 +166,20 @@ public sealed class PortTask : IAsyncDisposable
         {
             Kernel.CheckLimits(message);
             cancellationToken.ThrowIfCancellationRequested();
+            var sentAt = Kernel.Now;
             ValueTask result;
             Port? remote;
             lock (Kernel.Sync)
             {
                 // A receiver woken by this send is signalled after the lock is released.
-                Kernel.DeferCompletionsLocked();
+                PortKernel.DeferCompletionsLocked();
                 try
                 {
-                    result = Kernel.SendLocked(this, message, timeout, cancellationToken, out remote);
+                    result = Kernel.SendLocked(this, message, sentAt, timeout, cancellationToken, out remote);
                 }
                 finally
                 {
-                    ready = Kernel.TakeReadyLocked();
+                    ready = PortKernel.TakeReadyLocked();
                 }
             }
 
@@ -160,14 +215,14 @@ public sealed class PortTask : IAsyncDisposable
             lock (Kernel.Sync)
             {
                 // Senders admitted by this receive are signalled after the lock is released.
-                Kernel.DeferCompletionsLocked();
+                PortKernel.DeferCompletionsLocked();
                 try
                 {
                     return Kernel.ReceiveLocked(this, name, timeout, cancellationToken);
                 }
                 finally
                 {
-                    ready = Kernel.TakeReadyLocked();
+                    ready = PortKernel.TakeReadyLocked();
                 }
             }
         }
