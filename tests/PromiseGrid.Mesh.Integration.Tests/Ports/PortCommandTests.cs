@@ -73,11 +73,13 @@ public sealed class PortCommandTests : IAsyncLifetime
         });
     }
 
-    [Fact]
-    public async Task Send_RequestToReplyingServe_EveryReplyArrives()
+    [Theory]
+    [InlineData("64")]
+    [InlineData("1")] // one call at a time: send, then receive on the reply port
+    public async Task Send_RequestToReplyingServe_EveryReplyArrives(string window)
     {
         await using var serve = await PortServe.StartAsync(KeyFile("serve"), "echo", "/ip4/127.0.0.1/tcp/0", "--reply");
-        var result = await PortSend.RunAsync(serve.Ref, serve.Addrs[0], "--count", "500", "--request", "--window", "64");
+        var result = await PortSend.RunAsync(serve.Ref, serve.Addrs[0], "--count", "500", "--request", "--window", window);
 
         Assert.True(result.ExitCode == 0, result.Description);
         Assert.Empty(result.Errors);
@@ -89,11 +91,13 @@ public sealed class PortCommandTests : IAsyncLifetime
         Assert.DoesNotContain(serve.Process.Events, e => PgnodeProcess.Event(e) == "reply:error");
     }
 
-    [Fact]
-    public async Task Send_RequestToNonReplyingServe_EachMessageFailsWithReceiveTimeout()
+    [Theory]
+    [InlineData("4096")]
+    [InlineData("1")]
+    public async Task Send_RequestToNonReplyingServe_EachMessageFailsWithReceiveTimeout(string window)
     {
         await using var serve = await PortServe.StartAsync(KeyFile("serve"));
-        var result = await PortSend.RunAsync(serve.Ref, serve.Addrs[0], "--count", "2", "--request", "--timeout", "2");
+        var result = await PortSend.RunAsync(serve.Ref, serve.Addrs[0], "--count", "2", "--request", "--timeout", "2", "--window", window);
 
         Assert.Equal(10, result.ExitCode);
         Assert.Equal(2, result.Field("acked"));
