@@ -43,12 +43,24 @@ internal sealed class KernelWaiter : IValueTaskSource<PortMessage>, IValueTaskSo
 
     public short Version => _core.Version;
 
-    /// <summary>Completes the operation with <paramref name="message"/> (null for a send) on a pool thread.</summary>
+    /// <summary>
+    /// Completes the operation with <paramref name="message"/> (null for a send) on a pool thread,
+    /// or, for a receiver that resumes inline while a network delivery is open on this thread
+    /// (<see cref="PortKernel.BeginInlineResumes"/>), when that delivery ends.
+    /// </summary>
     public void Complete(PortMessage? message)
     {
         _result = message;
+        if (!IsSender && Task is { ResumeReceivesInline: true } && PortKernel.TryKeepForInlineResume(this))
+        {
+            return;
+        }
+
         ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
     }
+
+    /// <summary>Signals the completion decided earlier, on the calling thread.</summary>
+    public void Resume() => ((IThreadPoolWorkItem)this).Execute();
 
     /// <summary>Fails the operation with <paramref name="error"/> on a pool thread.</summary>
     public void Fail(Exception error)

@@ -270,6 +270,56 @@ public sealed partial class PortKernel : IAsyncDisposable
         }
     }
 
+    [ThreadStatic]
+    private static bool t_inlineResumes;
+    [ThreadStatic]
+    private static KernelWaiter? t_inlineHead;
+    [ThreadStatic]
+    private static KernelWaiter? t_inlineTail;
+
+    /// <summary>
+    /// Opens a network delivery on this thread: receivers of tasks with
+    /// <see cref="PortTask.ResumeReceivesInline"/> that it completes are kept, and resumed by
+    /// <see cref="EndInlineResumes"/>, which the caller invokes once it holds no lock.
+    /// </summary>
+    internal static void BeginInlineResumes() => t_inlineResumes = true;
+
+    /// <summary>Closes the delivery opened by <see cref="BeginInlineResumes"/> and resumes the receivers it kept, in order, on this thread.</summary>
+    internal static void EndInlineResumes()
+    {
+        t_inlineResumes = false;
+        var waiter = t_inlineHead;
+        t_inlineHead = t_inlineTail = null;
+        while (waiter is not null)
+        {
+            var next = waiter.NextReady;
+            waiter.NextReady = null;
+            waiter.Resume();
+            waiter = next;
+        }
+    }
+
+    /// <summary>Keeps <paramref name="waiter"/> for <see cref="EndInlineResumes"/> if a delivery is open on this thread.</summary>
+    internal static bool TryKeepForInlineResume(KernelWaiter waiter)
+    {
+        if (!t_inlineResumes)
+        {
+            return false;
+        }
+
+        if (t_inlineTail is null)
+        {
+            t_inlineHead = waiter;
+        }
+        else
+        {
+            t_inlineTail.NextReady = waiter;
+        }
+
+        t_inlineTail = waiter;
+        return true;
+    }
+
     /// <summary>From now until <see cref="TakeReadyLocked"/>, successful completions made on this thread are queued instead of signalled.</summary>
     internal static void DeferCompletionsLocked() => t_deferCompletions = true;
 

@@ -104,11 +104,21 @@ internal sealed class InboundSession(RemotePorts owner, InboundLink link, IMuxed
                 }
             }
 
-            var keepGoing = Process(batch);
-            batch.Clear();
-            if (keepGoing)
+            // Receivers that resume inline run after the outcomes are written and every lock is released.
+            bool keepGoing;
+            PortKernel.BeginInlineResumes();
+            try
             {
-                WriteInline(stream.Output);
+                keepGoing = Process(batch);
+                batch.Clear();
+                if (keepGoing)
+                {
+                    WriteInline(stream.Output);
+                }
+            }
+            finally
+            {
+                PortKernel.EndInlineResumes();
             }
 
             if (_cutOff is { } limit)

@@ -68,6 +68,9 @@ internal static class PortSendCommand
                     {
                         await DialAsync(node, address, output, settings.Timeout, stop.Token);
                         var task = node.Kernel.CreateTask("send");
+
+                        // Between two receives the run only records and sends: no blocking work.
+                        task.ResumeReceivesInline = true;
                         await using (task)
                         {
                             var send = await node.Ports.LookupAsync(task, portRef, settings.Timeout, stop.Token);

@@ -142,15 +142,15 @@ internal sealed class PortSendRun(PortTask task, PortName destination, PortSendS
             var callStarted = Stopwatch.GetTimestamp();
             try
             {
-                await task.SendMessageAsync(message, settings.Timeout, cancellationToken);
+                // The reply proves the request was enqueued, so the call waits for the reply only;
+                // the acknowledgement, which comes first, is collected afterwards without a wake-up.
+                var sending = task.SendMessageAsync(message, settings.Timeout, cancellationToken);
+                var replied = await ReceiveReplyAsync(replyPort, i, sending, cancellationToken);
+                await sending;
                 _acked++;
-                while (true)
+                if (!replied)
                 {
-                    using var reply = await task.ReceiveMessageAsync(replyPort, settings.Timeout, cancellationToken);
-                    if (reply.MessageId == i)
-                    {
-                        break; // an earlier call's late reply is skipped
-                    }
+                    throw new ReceiveTimeoutException($"no reply to message {i} within {settings.Timeout.TotalSeconds:0.###} s");
                 }
 
                 _replied++;
@@ -170,6 +170,43 @@ internal sealed class PortSendRun(PortTask task, PortName destination, PortSendS
         task.DestroyPort(replyPort);
         return Summarize(sent, _replied, elapsed);
     }
+
+    /// <summary>
+    /// Waits for the reply to call <paramref name="index"/> (an earlier call's late reply is
+    /// skipped), looking at the send between slices of the wait so that a refused send ends the
+    /// call at once. False when the timeout passed, or when the send has failed (the caller's
+    /// await of the send then throws its error).
+    /// </summary>
+    private async ValueTask<bool> ReceiveReplyAsync(PortName replyPort, int index, ValueTask sending, CancellationToken cancellationToken)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(settings.Timeout.TotalSeconds * Stopwatch.Frequency);
+        while (!(sending.IsCompleted && !sending.IsCompletedSuccessfully))
+        {
+            var left = TimeSpan.FromSeconds((double)(deadline - Stopwatch.GetTimestamp()) / Stopwatch.Frequency);
+            if (left <= TimeSpan.Zero)
+            {
+                return false;
+            }
+
+            try
+            {
+                using var reply = await task.ReceiveMessageAsync(replyPort, left < ReplySlice ? left : ReplySlice, cancellationToken);
+                if (reply.MessageId == index)
+                {
+                    return true;
+                }
+            }
+            catch (ReceiveTimeoutException)
+            {
+                // A slice passed: look at the send again.
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>How long a call waits for its reply before it looks at its send again.</summary>
+    private static readonly TimeSpan ReplySlice = TimeSpan.FromMilliseconds(200);
 
     /// <summary>
     /// Issues message <paramref name="index"/>: the send call happens before this method first

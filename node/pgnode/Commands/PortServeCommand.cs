@@ -61,6 +61,9 @@ internal static class PortServeCommand
                         var task = node.Kernel.CreateTask("serve");
                         await using (task)
                         {
+                            // Quiet, the loop between two receives only counts and replies (it never
+                            // blocks on output), so it may run on the read loop that delivered.
+                            task.ResumeReceivesInline = parse.GetValue(quiet);
                             var port = task.CreatePort();
                             task.SetQueueLimit(port, limit);
                             node.Ports.Publish(task, port, serviceName);

@@ -122,10 +122,11 @@ public sealed class TcpSeverProxyTests : IAsyncLifetime
     [Fact]
     public async Task Connect_TargetRefuses_ClientConnectionEnds()
     {
-        var closed = new TcpListener(IPAddress.Loopback, 0);
-        closed.Start();
-        var endPoint = (IPEndPoint)closed.LocalEndpoint;
-        closed.Stop();
+        // Bound but not listening: connections are refused, and no other process can take the
+        // port while the test holds it (a stopped listener's port could be reused by one).
+        using var closed = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        closed.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var endPoint = (IPEndPoint)closed.LocalEndPoint!;
         await using var proxy = TcpSeverProxy.Start(endPoint);
         using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await client.ConnectAsync(proxy.EndPoint).WaitAsync(Timeout);
