@@ -92,7 +92,10 @@ internal static class PortServeCommand
     private static async Task<long> ServeAsync(PortTask task, PortName port, bool reply, CliOutput? messages, CliOutput output, CancellationToken cancellationToken)
     {
         long received = 0;
-        var replies = new Queue<Task>();
+
+        // Replies in flight, in receive order. Their acknowledgements are collected when seen
+        // complete (or when the window is full), so an acknowledgement wakes no thread here.
+        var replies = new Queue<(ValueTask Send, int Id)>();
         try
         {
             while (true)
@@ -106,11 +109,11 @@ internal static class PortServeCommand
 
                 if (reply && message.ReplyDisposition == PortDisposition.PortSendOnce)
                 {
-                    // Issued in receive order without waiting for each acknowledgement.
-                    replies.Enqueue(ReplyAsync(task, message, output, cancellationToken));
-                    while (replies.Count > 0 && (replies.Count >= ReplyWindow || replies.Peek().IsCompleted))
+                    replies.Enqueue((SendReply(task, message, cancellationToken), message.MessageId));
+                    while (replies.Count > 0 && (replies.Count >= ReplyWindow || replies.Peek().Send.IsCompleted))
                     {
-                        await replies.Dequeue();
+                        var (send, id) = replies.Dequeue();
+                        await CollectReplyAsync(send, id, output, cancellationToken);
                     }
                 }
                 else
@@ -127,7 +130,8 @@ internal static class PortServeCommand
         {
             while (replies.Count > 0)
             {
-                await replies.Dequeue();
+                var (send, id) = replies.Dequeue();
+                await CollectReplyAsync(send, id, output, cancellationToken);
             }
         }
 
@@ -155,7 +159,7 @@ internal static class PortServeCommand
     }
 
     /// <summary>Sends the request's payload and id back on its send-once reply right.</summary>
-    private static async Task ReplyAsync(PortTask task, PortMessage request, CliOutput output, CancellationToken cancellationToken)
+    private static ValueTask SendReply(PortTask task, PortMessage request, CancellationToken cancellationToken)
     {
         var answer = new PortMessage
         {
@@ -166,7 +170,20 @@ internal static class PortServeCommand
         };
         try
         {
-            await task.SendMessageAsync(answer, ReplyTimeout, cancellationToken);
+            return task.SendMessageAsync(answer, ReplyTimeout, cancellationToken);
+        }
+        catch (Exception e)
+        {
+            return ValueTask.FromException(e);
+        }
+    }
+
+    /// <summary>Waits for a reply's outcome; a failed reply prints one <c>reply:error</c> line.</summary>
+    private static async ValueTask CollectReplyAsync(ValueTask send, int id, CliOutput output, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await send;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -176,10 +193,10 @@ internal static class PortServeCommand
         {
             output.Event("reply:error", new Dictionary<string, object?>
             {
-                ["id"] = request.MessageId,
+                ["id"] = id,
                 ["error"] = e.GetType().Name,
                 ["message"] = e.Message,
-            }, $"reply to id={request.MessageId} failed: {e.GetType().Name}: {e.Message}");
+            }, $"reply to id={id} failed: {e.GetType().Name}: {e.Message}");
         }
     }
 
