@@ -30,8 +30,26 @@ public sealed partial class YamuxSession
                 }
 
                 var buffer = result.Buffer;
-                ProcessFrames(ref buffer);
-                FlushReceived();
+
+                // Frames written while this read is processed (window updates, pongs, and what
+                // handlers resumed inline write) go out together after it, in one flush.
+                t_corked = this;
+                try
+                {
+                    ProcessFrames(ref buffer);
+                    FlushReceived();
+                }
+                finally
+                {
+                    t_corked = null;
+                }
+
+                if (_corkedWrites)
+                {
+                    _corkedWrites = false;
+                    WakeWriter();
+                }
+
                 var partialFrame = !buffer.IsEmpty || _payloadRemaining > 0; // read before AdvanceTo recycles the segments
                 input.AdvanceTo(buffer.Start, buffer.End);
 

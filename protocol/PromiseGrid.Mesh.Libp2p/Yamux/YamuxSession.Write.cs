@@ -127,9 +127,26 @@ public sealed partial class YamuxSession
         }
     }
 
-    /// <summary>Writes the queued frames on this thread if the output is free, else wakes the write loop.</summary>
+    /// <summary>The session whose read loop is processing a read on this thread: its writes wait until the read is done.</summary>
+    [ThreadStatic]
+    private static YamuxSession? t_corked;
+
+    /// <summary>Work was queued while the read loop held writes back (read loop only).</summary>
+    private bool _corkedWrites;
+
+    /// <summary>
+    /// Writes the queued frames on this thread if the output is free, else wakes the write loop.
+    /// On the read loop, in the middle of a read, only notes that there is work: the read loop
+    /// writes it all when the read is processed.
+    /// </summary>
     private void WakeWriter()
     {
+        if (ReferenceEquals(t_corked, this))
+        {
+            _corkedWrites = true;
+            return;
+        }
+
         if (!TryWriteInline())
         {
             _writeSignal.Set();

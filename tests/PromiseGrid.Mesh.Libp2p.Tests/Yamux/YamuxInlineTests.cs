@@ -56,6 +56,48 @@ public class YamuxInlineTests
         Assert.Equal(new byte[] { 9 }, (await raw.ReadFrameAsync())!.Value.Payload);
     }
 
+    [Fact]
+    public async Task WritesMadeWhileAReadIsProcessed_GoOutTogetherAfterIt()
+    {
+        var (session, raw) = CreateRaw(sessionIsClient: false);
+        await using var _ = session;
+        await raw.SendAsync(YamuxFrameHeader.WindowUpdate(1, 0, YamuxFlags.Syn));
+        var stream = await session.AcceptStreamAsync().Within();
+        Assert.Equal(YamuxFrameHeader.WindowUpdate(1, 0, YamuxFlags.Ack), (await raw.ReadFrameAsync())!.Value.Header);
+        stream.ResumeReadsInline();
+        var pending = stream.Input.ReadAsync();
+        Assert.False(pending.IsCompleted);
+        var handler = AnswerAsync();
+
+        await raw.SendAsync(YamuxFrameHeader.Data(1, 1), [7]);
+
+        // Two flushes in the handler, which ran inside the read: neither was on the wire yet.
+        Assert.False(await handler.Within());
+        var payloads = new List<byte>();
+        while (payloads.Count < 2)
+        {
+            var frame = (await raw.ReadFrameAsync())!.Value;
+            payloads.AddRange(frame.Payload);
+        }
+
+        Assert.Equal(new byte[] { 1, 2 }, payloads.ToArray());
+
+        async Task<bool> AnswerAsync()
+        {
+            var result = await pending;
+            stream.Input.AdvanceTo(result.Buffer.End);
+            await stream.Output.WriteAsync(new byte[] { 1 });
+            await stream.Output.WriteAsync(new byte[] { 2 });
+            if (!raw.Pipe.Input.TryRead(out var seen))
+            {
+                return false;
+            }
+
+            raw.Pipe.Input.AdvanceTo(seen.Buffer.Start);
+            return seen.Buffer.Length > 0;
+        }
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
