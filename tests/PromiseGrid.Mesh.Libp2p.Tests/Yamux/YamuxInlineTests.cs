@@ -84,10 +84,11 @@ public class YamuxInlineTests
 
         async Task<bool> AnswerAsync()
         {
-            var result = await pending;
+            // ConfigureAwait(false): resume where the read completes (the read loop), not on the test's context.
+            var result = await pending.ConfigureAwait(false);
             stream.Input.AdvanceTo(result.Buffer.End);
-            await stream.Output.WriteAsync(new byte[] { 1 });
-            await stream.Output.WriteAsync(new byte[] { 2 });
+            await stream.Output.WriteAsync(new byte[] { 1 }).ConfigureAwait(false);
+            await stream.Output.WriteAsync(new byte[] { 2 }).ConfigureAwait(false);
             if (!raw.Pipe.Input.TryRead(out var seen))
             {
                 return false;
@@ -136,7 +137,7 @@ public class YamuxInlineTests
 
         async Task<bool> ReadThenWaitAsync()
         {
-            var result = await pending;
+            var result = await pending.ConfigureAwait(false); // resume where the read completes
             first.Input.AdvanceTo(result.Buffer.End);
 
             // Inline, this code runs on the read loop: stream 3's data cannot be read until it returns.

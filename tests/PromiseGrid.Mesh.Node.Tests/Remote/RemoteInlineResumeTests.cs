@@ -37,7 +37,7 @@ public sealed class RemoteInlineResumeTests : MeshNodesFixture
 
         async Task<bool> HandleAsync()
         {
-            using var message = await pending;
+            using var message = await pending.ConfigureAwait(false); // resume where the receive completes
             return otherReceived.Wait(inline ? TimeSpan.FromMilliseconds(300) : Timeout);
         }
     }
