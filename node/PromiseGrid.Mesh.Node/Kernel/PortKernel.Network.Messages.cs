@@ -1,3 +1,4 @@
+using MessagePack;
 using PromiseGrid.Mesh.Identity;
 using PromiseGrid.Mesh.Ports;
 
@@ -125,8 +126,12 @@ public sealed partial class PortKernel
         }
     }
 
-    /// <summary>The envelope of a forwarded message (after its grants).</summary>
-    internal static MessageEnvelope ToEnvelope(PortMessage message, ForwardPlan plan, long timestampUnixMilliseconds)
+    /// <summary>
+    /// Writes the envelope of a forwarded message (after its grants) straight from the message
+    /// and its plan (docs/ports-protocol.md, "The message envelope"), without building a
+    /// <see cref="MessageEnvelope"/>.
+    /// </summary>
+    internal static void WriteEnvelope(ref MessagePackWriter writer, PortMessage message, ForwardPlan plan, long timestampUnixMilliseconds)
     {
         var regions = message.OutOfLine;
         ReadOnlyMemory<byte>[] ool = [];
@@ -139,20 +144,19 @@ public sealed partial class PortKernel
             }
         }
 
-        return new MessageEnvelope
-        {
-            Destination = message.DestPort!.Ref,
-            DestinationType = message.DestRight == PortRight.SendOnce ? PortDisposition.PortSendOnce : PortDisposition.PortSend,
-            Reply = plan.Reply.Port,
-            ReplyType = plan.Reply.Type,
-            MessageId = message.MessageId,
-            ProtocolId = message.ProtocolId,
-            Flags = message.Flags & ~MessageFlags.Notification,
-            Payload = message.Payload,
-            Ports = plan.Ports,
-            OutOfLine = ool,
-            Trailer = new TrailerEnvelope(message.Trailer.SenderNode, message.Trailer.SenderTask, 0, timestampUnixMilliseconds),
-        };
+        MessageEnvelopeCodec.Write(
+            ref writer,
+            message.DestPort!.Ref,
+            message.DestRight == PortRight.SendOnce ? PortDisposition.PortSendOnce : PortDisposition.PortSend,
+            plan.Reply.Port,
+            plan.Reply.Type,
+            message.MessageId,
+            message.ProtocolId.Span,
+            message.Flags & ~MessageFlags.Notification,
+            message.Payload.Span,
+            plan.Ports,
+            ool,
+            new TrailerEnvelope(message.Trailer.SenderNode, message.Trailer.SenderTask, 0, timestampUnixMilliseconds));
     }
 
     /// <summary>

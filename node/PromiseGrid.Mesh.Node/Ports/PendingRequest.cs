@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Threading.Tasks.Sources;
 using PromiseGrid.Mesh.Kernel;
 using PromiseGrid.Mesh.Ports;
@@ -10,24 +11,49 @@ namespace PromiseGrid.Mesh.Node.Ports;
 /// encoded frame (kept for resending), the message and rights plan of a deliver, the caller's
 /// deadline and the awaitable the caller holds. Guarded by the link's lock.
 /// </summary>
+/// <remarks>
+/// A request from <see cref="RequestPool.Rent"/> is reused: it has two owners, the link (until it
+/// has settled the outcome, <see cref="ReleaseByLink"/>) and the caller (until it has read the
+/// result of its awaitable), and goes back to its pool when both are done. Each use has its own
+/// sequence number and awaitable version, so nothing meant for an earlier use (a late outcome, a
+/// stale deadline entry, a cancellation) reaches a later one: the link finds requests by sequence
+/// number and compares identity, and the cancellation registration is disposed before reuse.
+/// </remarks>
 internal sealed class PendingRequest : IValueTaskSource<PortId>, IValueTaskSource
 {
+    /// <summary>Largest frame buffer a pooled request keeps for its next use.</summary>
+    internal const int MaxKeptBuffer = 1024;
+
+    private readonly RequestPool? _pool;
     private ManualResetValueTaskSourceCore<PortId> _core = new() { RunContinuationsAsynchronously = true };
     private int _answered;
+    private int _owners;
+    private int _callerOwns;
+    private FrameBuffer? _buffer;
 
-    public PendingRequest(PortsFrameType kind) => Kind = kind;
+    /// <summary>A request used once (not pooled).</summary>
+    public PendingRequest(PortsFrameType kind)
+    {
+        Kind = kind;
+        _owners = 1;
+    }
 
-    public PortsFrameType Kind { get; }
+    internal PendingRequest(RequestPool pool) => _pool = pool;
+
+    public PortsFrameType Kind { get; private set; }
 
     public ulong Seq { get; set; }
 
-    /// <summary>The frame with its length prefix; null while a deliver waits for its third-party grants.</summary>
-    public byte[]? Frame { get; set; }
+    /// <summary>The frame with its length prefix; empty while a deliver waits for its third-party grants.</summary>
+    public ArraySegment<byte> Frame { get; set; }
+
+    /// <summary>The frame is known (see <see cref="Frame"/>).</summary>
+    public bool HasFrame => Frame.Array is not null;
 
     /// <summary>Deliver: the message the kernel handed over, and what was done with its rights.</summary>
-    public PortMessage? Message { get; init; }
+    public PortMessage? Message { get; set; }
 
-    public ForwardPlan? Plan { get; init; }
+    public ForwardPlan? Plan { get; set; }
 
     /// <summary>Timestamp (<see cref="TimeProvider.GetTimestamp"/>) after which the caller gets an error; <see cref="long.MaxValue"/> = none.</summary>
     public long Deadline { get; set; } = long.MaxValue;
@@ -48,6 +74,32 @@ internal sealed class PendingRequest : IValueTaskSource<PortId>, IValueTaskSourc
     public bool Abandoned => Volatile.Read(ref _answered) != 0;
 
     public CancellationTokenRegistration Registration { get; set; }
+
+    /// <summary>
+    /// Prepares a pooled request for one use. <paramref name="awaited"/>: a caller will await it
+    /// (and so owns it until it has read the result).
+    /// </summary>
+    internal void Start(PortsFrameType kind, bool awaited)
+    {
+        Kind = kind;
+        _owners = awaited ? 2 : 1;
+        _callerOwns = awaited ? 1 : 0;
+    }
+
+    /// <summary>
+    /// A buffer to encode this request's frame into, with room for about <paramref name="sizeHint"/>
+    /// bytes, reused across uses of a pooled request; <see cref="FrameBuffer.Frame"/> then gives the frame.
+    /// </summary>
+    public FrameBuffer Buffer(int sizeHint)
+    {
+        if (_buffer is null || _buffer.Capacity < sizeHint)
+        {
+            _buffer = new FrameBuffer(sizeHint);
+        }
+
+        _buffer.Reset();
+        return _buffer;
+    }
 
     /// <summary>The caller's awaitable.</summary>
     public ValueTask<PortId> AsValueTask() => new(this, _core.Version);
@@ -76,9 +128,79 @@ internal sealed class PendingRequest : IValueTaskSource<PortId>, IValueTaskSourc
         return true;
     }
 
-    PortId IValueTaskSource<PortId>.GetResult(short token) => _core.GetResult(token);
+    /// <summary>The link has settled the request and holds it no more.</summary>
+    public void ReleaseByLink() => Release();
 
-    void IValueTaskSource.GetResult(short token) => _core.GetResult(token);
+    private void ReleaseByCaller()
+    {
+        if (Interlocked.Exchange(ref _callerOwns, 0) != 0)
+        {
+            Release();
+        }
+    }
+
+    private void Release()
+    {
+        if (Interlocked.Decrement(ref _owners) != 0 || _pool is null)
+        {
+            return;
+        }
+
+        // A cancellation callback still running must finish before the request is used again.
+        Registration.Dispose();
+        Registration = default;
+        _core.Reset();
+        _answered = 0;
+        Seq = 0;
+        Frame = default;
+        Message = null;
+        Plan = null;
+        Deadline = long.MaxValue;
+        InGrace = false;
+        Written = false;
+        WrittenOnStream = false;
+        SeenByServer = false;
+        if (_buffer is { Capacity: > MaxKeptBuffer })
+        {
+            _buffer = null;
+        }
+
+        _pool.Return(this);
+    }
+
+    private void CheckToken(short token)
+    {
+        if (token != _core.Version)
+        {
+            throw new InvalidOperationException("a pending request's awaitable was used after its result was read");
+        }
+    }
+
+    PortId IValueTaskSource<PortId>.GetResult(short token)
+    {
+        CheckToken(token);
+        try
+        {
+            return _core.GetResult(token);
+        }
+        finally
+        {
+            ReleaseByCaller();
+        }
+    }
+
+    void IValueTaskSource.GetResult(short token)
+    {
+        CheckToken(token);
+        try
+        {
+            _core.GetResult(token);
+        }
+        finally
+        {
+            ReleaseByCaller();
+        }
+    }
 
     ValueTaskSourceStatus IValueTaskSource.GetStatus(short token) => _core.GetStatus(token);
 
@@ -89,4 +211,101 @@ internal sealed class PendingRequest : IValueTaskSource<PortId>, IValueTaskSourc
 
     void IValueTaskSource<PortId>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
         _core.OnCompleted(continuation, state, token, flags);
+}
+
+/// <summary>
+/// Reused <see cref="PendingRequest"/>s with their frame buffers, so the steady path of a link
+/// allocates neither. Holds at most <see cref="Capacity"/> idle requests; the rest are left to the GC.
+/// </summary>
+internal sealed class RequestPool
+{
+    /// <summary>Idle requests kept (about a send window's worth at the usual window).</summary>
+    public const int Capacity = 4096;
+
+    private readonly Lock _gate = new();
+    private readonly Stack<PendingRequest> _idle = new();
+
+    /// <summary>Idle requests now in the pool.</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _idle.Count;
+            }
+        }
+    }
+
+    /// <summary>A request for one use; <paramref name="awaited"/>: a caller will await its result.</summary>
+    public PendingRequest Rent(PortsFrameType kind, bool awaited)
+    {
+        PendingRequest? request;
+        lock (_gate)
+        {
+            _idle.TryPop(out request);
+        }
+
+        request ??= new PendingRequest(this);
+        request.Start(kind, awaited);
+        return request;
+    }
+
+    internal void Return(PendingRequest request)
+    {
+        lock (_gate)
+        {
+            if (_idle.Count < Capacity)
+            {
+                _idle.Push(request);
+            }
+        }
+    }
+}
+
+/// <summary>
+/// A growable buffer a frame is encoded into in place: the body is written after
+/// <see cref="PortsFrameCodec.MaxPrefixLength"/> reserved bytes, and <see cref="Frame"/> puts
+/// the length prefix right before it.
+/// </summary>
+internal sealed class FrameBuffer : IBufferWriter<byte>
+{
+    private byte[] _array;
+    private int _written = PortsFrameCodec.MaxPrefixLength;
+
+    public FrameBuffer(int sizeHint) => _array = new byte[Math.Max(sizeHint, 256)];
+
+    public int Capacity => _array.Length;
+
+    public void Reset() => _written = PortsFrameCodec.MaxPrefixLength;
+
+    /// <summary>The frame: the body written so far with its length prefix before it.</summary>
+    public ArraySegment<byte> Frame()
+    {
+        var start = PortsFrameCodec.PrefixInPlace(_array, _written - PortsFrameCodec.MaxPrefixLength);
+        return new ArraySegment<byte>(_array, start, _written - start);
+    }
+
+    public void Advance(int count) => _written += count;
+
+    public Memory<byte> GetMemory(int sizeHint = 0)
+    {
+        Ensure(sizeHint);
+        return _array.AsMemory(_written);
+    }
+
+    public Span<byte> GetSpan(int sizeHint = 0)
+    {
+        Ensure(sizeHint);
+        return _array.AsSpan(_written);
+    }
+
+    private void Ensure(int sizeHint)
+    {
+        var needed = _written + Math.Max(sizeHint, 1);
+        if (needed > _array.Length)
+        {
+            Array.Resize(ref _array, Math.Max(needed, _array.Length * 2));
+        }
+    }
 }

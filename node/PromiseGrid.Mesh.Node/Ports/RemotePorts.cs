@@ -35,6 +35,7 @@ public sealed partial class RemotePorts : IAsyncDisposable
     private readonly Dictionary<PeerId, List<Multiaddr>> _preferred = [];
     private readonly Dictionary<PeerId, long> _holderAbsentSince = [];
     private readonly CancellationTokenSource _stopping = new();
+    private readonly RequestPool _requests = new();
     private ITimer? _sweep;
     private long _lastLeaseCheck;
     private long _sent;
@@ -68,6 +69,9 @@ public sealed partial class RemotePorts : IAsyncDisposable
     internal ILoggerFactory LoggerFactory { get; }
 
     internal PortKernel Kernel => _kernel;
+
+    /// <summary>Reused requests of the links (the steady path of a deliver allocates none).</summary>
+    internal RequestPool Requests => _requests;
 
     internal CancellationToken Stopping => _stopping.Token;
 

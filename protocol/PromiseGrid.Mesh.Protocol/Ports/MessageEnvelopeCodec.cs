@@ -31,44 +31,70 @@ public static class MessageEnvelopeCodec
     {
         ArgumentNullException.ThrowIfNull(envelope);
         var w = new MessagePackWriter(output);
+        ReadOnlySpan<PortDescriptorEnvelope> ports = envelope.Ports is PortDescriptorEnvelope[] array ? array : [.. envelope.Ports];
+        ReadOnlySpan<ReadOnlyMemory<byte>> regions = envelope.OutOfLine is ReadOnlyMemory<byte>[] ool ? ool : [.. envelope.OutOfLine];
+        Write(
+            ref w, envelope.Destination, envelope.DestinationType, envelope.Reply, envelope.ReplyType, envelope.MessageId,
+            envelope.ProtocolId.Span, envelope.Flags, envelope.Payload.Span, ports, regions, envelope.Trailer);
+        w.Flush();
+    }
+
+    /// <summary>
+    /// Writes an envelope from its parts, as <see cref="Encode(MessageEnvelope, IBufferWriter{byte})"/>
+    /// would write the <see cref="MessageEnvelope"/> holding them: for a sender that has the parts
+    /// at hand and no reason to build the object.
+    /// </summary>
+    public static void Write(
+        ref MessagePackWriter w,
+        PortRef destination,
+        PortDisposition destinationType,
+        PortRef? reply,
+        PortDisposition replyType,
+        int messageId,
+        ReadOnlySpan<byte> protocolId,
+        MessageFlags flags,
+        ReadOnlySpan<byte> payload,
+        ReadOnlySpan<PortDescriptorEnvelope> ports,
+        ReadOnlySpan<ReadOnlyMemory<byte>> outOfLine,
+        in TrailerEnvelope trailer)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
         w.WriteArrayHeader(EnvelopeFields);
-        WritePortRef(ref w, envelope.Destination);
-        w.Write((byte)envelope.DestinationType);
-        WritePortRef(ref w, envelope.Reply);
-        w.Write((byte)envelope.ReplyType);
-        w.Write(envelope.MessageId);
-        w.Write(envelope.ProtocolId.Span);
-        w.Write((uint)envelope.Flags);
-        w.Write(envelope.Payload.Span);
-        w.WriteArrayHeader(envelope.Ports.Count);
-        foreach (var p in envelope.Ports)
+        WritePortRef(ref w, destination);
+        w.Write((byte)destinationType);
+        WritePortRef(ref w, reply);
+        w.Write((byte)replyType);
+        w.Write(messageId);
+        w.Write(protocolId);
+        w.Write((uint)flags);
+        w.Write(payload);
+        w.WriteArrayHeader(ports.Length);
+        foreach (var p in ports)
         {
             w.WriteArrayHeader(2);
             WritePortRef(ref w, p.Port);
             w.Write((byte)p.Type);
         }
 
-        w.WriteArrayHeader(envelope.OutOfLine.Count);
-        foreach (var region in envelope.OutOfLine)
+        w.WriteArrayHeader(outOfLine.Length);
+        foreach (var region in outOfLine)
         {
             w.Write(region.Span);
         }
 
-        var t = envelope.Trailer;
         w.WriteArrayHeader(4);
-        if (t.SenderNode is null)
+        if (trailer.SenderNode is null)
         {
             w.WriteNil();
         }
         else
         {
-            w.Write(t.SenderNode.Bytes);
+            w.Write(trailer.SenderNode.Bytes);
         }
 
-        w.Write(t.SenderTask);
-        w.Write(t.Sequence);
-        w.Write(t.TimestampUnixMilliseconds);
-        w.Flush();
+        w.Write(trailer.SenderTask);
+        w.Write(trailer.Sequence);
+        w.Write(trailer.TimestampUnixMilliseconds);
     }
 
     /// <summary>Decodes one envelope that fills <paramref name="bytes"/> exactly.</summary>
@@ -100,7 +126,40 @@ public static class MessageEnvelopeCodec
         }
     }
 
-    private static MessageEnvelope ReadEnvelope(ref MessagePackReader r, MessagePackSecurity security, MessageCodecOptions options)
+    /// <summary>
+    /// Decodes one envelope that fills <paramref name="bytes"/> exactly, copying its byte fields
+    /// (payload, protocol id, out-of-line regions) so the result does not refer to
+    /// <paramref name="bytes"/>, which may be a pipe's buffer.
+    /// </summary>
+    /// <exception cref="MessageTooLargeException">The input is larger than <see cref="MessageCodecOptions.MaxEncodedSize"/>.</exception>
+    /// <exception cref="InvalidFormatException">Malformed, too deep, trailing bytes, or a field breaks a limit.</exception>
+    public static MessageEnvelope DecodeCopy(in ReadOnlySequence<byte> bytes, MessageCodecOptions? options = null)
+    {
+        options ??= MessageCodecOptions.Default;
+        if (bytes.Length > options.MaxEncodedSize)
+        {
+            throw new MessageTooLargeException("encoded envelope", bytes.Length, options.MaxEncodedSize);
+        }
+
+        var security = options == MessageCodecOptions.Default ? DefaultSecurity : MessagePackSecurity.UntrustedData.WithMaximumObjectGraphDepth(options.MaxDepth);
+        var r = new MessagePackReader(bytes);
+        try
+        {
+            var envelope = ReadEnvelope(ref r, security, options, copy: true);
+            if (!r.End)
+            {
+                throw new InvalidFormatException("trailing bytes after the message envelope");
+            }
+
+            return envelope;
+        }
+        catch (Exception e) when (e is MessagePackSerializationException or EndOfStreamException or InsufficientExecutionStackException or OverflowException or ArgumentException)
+        {
+            throw new InvalidFormatException("malformed message envelope: " + e.Message, e);
+        }
+    }
+
+    private static MessageEnvelope ReadEnvelope(ref MessagePackReader r, MessagePackSecurity security, MessageCodecOptions options, bool copy = false)
     {
         security.DepthStep(ref r);
         ExpectArray(ref r, EnvelopeFields, "envelope");
@@ -109,14 +168,14 @@ public static class MessageEnvelopeCodec
         var reply = ReadPortRef(ref r, security);
         var replyType = ReadType(ref r);
         var messageId = r.ReadInt32();
-        var protocolId = ReadBytes(ref r);
+        var protocolId = ReadBytes(ref r, copy);
         if (protocolId.Length > options.MaxProtocolIdLength)
         {
             throw new InvalidFormatException($"protocol id of {protocolId.Length} bytes exceeds {options.MaxProtocolIdLength}");
         }
 
         var flags = (MessageFlags)r.ReadUInt32();
-        var payload = ReadBytes(ref r);
+        var payload = ReadBytes(ref r, copy);
 
         security.DepthStep(ref r);
         var portCount = r.ReadArrayHeader();
@@ -125,7 +184,7 @@ public static class MessageEnvelopeCodec
             throw new InvalidFormatException($"{portCount} port descriptors exceed {options.MaxPorts}");
         }
 
-        var ports = new PortDescriptorEnvelope[portCount];
+        var ports = portCount == 0 ? [] : new PortDescriptorEnvelope[portCount];
         for (var i = 0; i < portCount; i++)
         {
             security.DepthStep(ref r);
@@ -143,10 +202,10 @@ public static class MessageEnvelopeCodec
             throw new InvalidFormatException($"{oolCount} out-of-line regions exceed {options.MaxOutOfLine}");
         }
 
-        var ool = new ReadOnlyMemory<byte>[oolCount];
+        var ool = oolCount == 0 ? [] : new ReadOnlyMemory<byte>[oolCount];
         for (var i = 0; i < oolCount; i++)
         {
-            ool[i] = ReadBytes(ref r);
+            ool[i] = ReadBytes(ref r, copy);
         }
 
         r.Depth--;
@@ -245,10 +304,15 @@ public static class MessageEnvelopeCodec
         return (PortDisposition)value;
     }
 
-    private static ReadOnlyMemory<byte> ReadBytes(ref MessagePackReader r)
+    private static ReadOnlyMemory<byte> ReadBytes(ref MessagePackReader r, bool copy = false)
     {
         var sequence = r.ReadBytes() ?? throw new InvalidFormatException("expected bytes, found nil");
-        return sequence.IsSingleSegment ? sequence.First : sequence.ToArray();
+        if (sequence.IsEmpty)
+        {
+            return ReadOnlyMemory<byte>.Empty;
+        }
+
+        return !copy && sequence.IsSingleSegment ? sequence.First : sequence.ToArray();
     }
 
     private static void ExpectArray(ref MessagePackReader r, int count, string what)
