@@ -8,13 +8,24 @@ namespace PromiseGrid.Mesh.Kernel;
 internal sealed class ForwardPlan(PeerId destination, PortDescriptorEnvelope reply, PortDescriptorEnvelope[] ports)
 {
     /// <summary>The node the message goes to.</summary>
-    public PeerId Destination { get; } = destination;
+    public PeerId Destination { get; private set; } = destination;
 
     /// <summary>Reply descriptor as it goes on the wire.</summary>
     public PortDescriptorEnvelope Reply { get; set; } = reply;
 
     /// <summary>Body descriptors as they go on the wire.</summary>
-    public PortDescriptorEnvelope[] Ports { get; } = ports;
+    public PortDescriptorEnvelope[] Ports { get; private set; } = ports;
+
+    /// <summary>Empties a plan for another message without body descriptors (a reused plan, once its message is settled).</summary>
+    public ForwardPlan Reset(PeerId destination)
+    {
+        Destination = destination;
+        Reply = default;
+        Ports = [];
+        _transferred?.Clear();
+        _grants?.Clear();
+        return this;
+    }
 
     /// <summary>Rights to local ports now counted as held by <see cref="Destination"/>.</summary>
     public List<CarriedRight> Transferred => _transferred ??= [];
@@ -53,11 +64,16 @@ public sealed partial class PortKernel
     /// other nodes' ports are listed for grants. The message's own units stay until
     /// <see cref="CompleteForwardLocked"/>.
     /// </summary>
-    internal ForwardPlan BeginForwardLocked(PortMessage message, PeerId destination)
+    /// <param name="message">The message.</param>
+    /// <param name="destination">The node it goes to.</param>
+    /// <param name="reuse">A plan whose message is settled, to fill instead of a new one when the message carries no body rights.</param>
+    internal ForwardPlan BeginForwardLocked(PortMessage message, PeerId destination, ForwardPlan? reuse = null)
     {
         _forwarding.Add(message);
         var carried = message.CarriedRights;
-        var plan = new ForwardPlan(destination, default, carried is { Length: > 0 } ? new PortDescriptorEnvelope[carried.Length] : []);
+        var plan = carried is { Length: > 0 }
+            ? new ForwardPlan(destination, default, new PortDescriptorEnvelope[carried.Length])
+            : reuse?.Reset(destination) ?? new ForwardPlan(destination, default, []);
         plan.Reply = DescribeForForward(plan, message.ReplyRight, -1, out var replyTransferred);
         if (replyTransferred)
         {

@@ -55,6 +55,9 @@ internal sealed class PendingRequest : IValueTaskSource<PortId>, IValueTaskSourc
 
     public ForwardPlan? Plan { get; set; }
 
+    /// <summary>A plan kept across uses of a pooled request, for <see cref="PortKernel.BeginForwardLocked"/> to fill.</summary>
+    public ForwardPlan? SparePlan { get; set; }
+
     /// <summary>Timestamp (<see cref="TimeProvider.GetTimestamp"/>) after which the caller gets an error; <see cref="long.MaxValue"/> = none.</summary>
     public long Deadline { get; set; } = long.MaxValue;
 

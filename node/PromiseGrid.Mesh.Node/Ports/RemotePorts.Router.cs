@@ -13,27 +13,29 @@ public sealed partial class RemotePorts : IPortRouter
     {
         var home = message.DestPort!.Ref.Home;
         var link = GetLink(home);
+        var pooled = _requests.Rent(PortsFrameType.Deliver, awaited: true);
         ForwardPlan plan;
         lock (_kernel.Sync)
         {
-            plan = _kernel.BeginForwardLocked(message, home);
+            plan = _kernel.BeginForwardLocked(message, home, pooled.SparePlan);
         }
 
         timeout ??= Options.DefaultSendTimeout;
         if (!plan.NeedsGrants)
         {
-            // A pooled request, its frame encoded into the request's own buffer outside every
-            // lock; the link only stamps the sequence number.
-            var request = _requests.Rent(PortsFrameType.Deliver, awaited: true);
-            request.Message = message;
-            request.Plan = plan;
-            var result = request.AsPlainValueTask();
-            link.Submit(request, EncodeDeliver(request, TimeoutMilliseconds(timeout)), timeout, cancellationToken);
+            // A pooled request and plan, the frame encoded into the request's own buffer outside
+            // every lock; the link only stamps the sequence number.
+            pooled.SparePlan = plan;
+            pooled.Message = message;
+            pooled.Plan = plan;
+            var result = pooled.AsPlainValueTask();
+            link.Submit(pooled, EncodeDeliver(pooled, TimeoutMilliseconds(timeout)), timeout, cancellationToken);
             return result;
         }
         else
         {
             // Used once: the grants run alongside and may still look at it after it is settled.
+            // The pooled request (which may have lent its plan) is not returned: the GC takes it.
             var request = new PendingRequest(PortsFrameType.Deliver) { Message = message, Plan = plan };
             var result = request.AsPlainValueTask();
             link.Submit(request, default, timeout, cancellationToken);

@@ -266,7 +266,32 @@ public static class MessageEnvelopeCodec
         var peer = ReadPeer(ReadBytes(ref r).Span);
         var id = PortId.Read(ReadBytes(ref r).Span);
         r.Depth--;
-        return new PortRef(peer, id);
+        return RecentPortRef(peer, id);
+    }
+
+    [ThreadStatic]
+    private static PortRef?[]? t_recentRefs;
+
+    /// <summary>
+    /// The reference to <paramref name="id"/> at <paramref name="home"/>: a stream of messages names
+    /// the same few ports over and over (destination, reply port), so the last few made on this
+    /// thread are reused (a <see cref="PortRef"/> is immutable).
+    /// </summary>
+    private static PortRef RecentPortRef(PeerId home, PortId id)
+    {
+        var recent = t_recentRefs ??= new PortRef?[4];
+        foreach (var known in recent)
+        {
+            if (known is not null && known.Id == id && ReferenceEquals(known.Home, home))
+            {
+                return known;
+            }
+        }
+
+        var reference = new PortRef(home, id);
+        Array.Copy(recent, 0, recent, 1, recent.Length - 1);
+        recent[0] = reference;
+        return reference;
     }
 
     [ThreadStatic]

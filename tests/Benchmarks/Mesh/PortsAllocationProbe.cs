@@ -13,7 +13,8 @@ namespace PromiseGrid.Mesh.Benchmarks.Mesh;
 /// sends acknowledged messages to a port on node B, whose task receives them. Reports, per
 /// message and over both nodes, the bytes allocated and the garbage collections of each
 /// generation, and the rate. The sender keeps a window of <see cref="ValueTask"/>s (no task per
-/// message), so the figures are those of the ports layer and the stack under it.
+/// message), so the figures are those of the ports layer and the stack under it. CPU time is the
+/// whole process's (both nodes), per message.
 /// <c>dotnet run -c Release --project tests/Benchmarks -- ports --in-process [--count N] [--size B] [--window W] [--repeat R]</c>
 /// </summary>
 internal static class PortsAllocationProbe
@@ -47,12 +48,14 @@ internal static class PortsAllocationProbe
             var gen1 = GC.CollectionCount(1);
             var gen2 = GC.CollectionCount(2);
             var bytes = GC.GetTotalAllocatedBytes(precise: true);
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
             var started = Stopwatch.GetTimestamp();
             await SendAsync(client, dest, count, size, window, stop.Token);
             var elapsed = Stopwatch.GetElapsedTime(started);
             var allocated = GC.GetTotalAllocatedBytes(precise: true) - bytes;
+            var cpuPerMessage = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / count;
             Console.WriteLine(FormattableString.Invariant(
-                $"run {run + 1}: {count / elapsed.TotalSeconds:0} msg/s, {(double)allocated / count:0} B/msg, gen0 {GC.CollectionCount(0) - gen0}, gen1 {GC.CollectionCount(1) - gen1}, gen2 {GC.CollectionCount(2) - gen2}"));
+                $"run {run + 1}: {count / elapsed.TotalSeconds:0} msg/s, {cpuPerMessage:0.00} µs CPU/msg, {(double)allocated / count:0} B/msg, gen0 {GC.CollectionCount(0) - gen0}, gen1 {GC.CollectionCount(1) - gen1}, gen2 {GC.CollectionCount(2) - gen2}"));
         }
 
         types?.Print(Console.Out);

@@ -67,6 +67,69 @@ public class PortsFrameCodecTests
     }
 
     [Fact]
+    public void TryReadDeliver_InPlace_ReadsTheFieldsAndSlicesTheEnvelope()
+    {
+        var envelope = new MessageEnvelope
+        {
+            Destination = new PortRef(TestPeers.Remote, Id),
+            Payload = "hello"u8.ToArray(),
+            Trailer = new TrailerEnvelope(TestPeers.Local, 9, 0, 1234),
+        };
+        var body = Body(PortsFrameCodec.EncodeDeliver(42, 1500, envelope));
+
+        // Split in two segments, as a pipe may hand it over.
+        var sequence = TwoSegments(body, body.Length / 2);
+        Assert.True(PortsFrameCodec.TryReadDeliver(sequence, out var seq, out var timeout, out var bytes));
+
+        Assert.Equal(42UL, seq);
+        Assert.Equal(1500U, timeout);
+        var decoded = MessageEnvelopeCodec.DecodeCopy(bytes);
+        Assert.Equal(envelope.Destination, decoded.Destination);
+        Assert.Equal("hello"u8.ToArray(), decoded.Payload.ToArray());
+        Assert.Equal(envelope.Trailer, decoded.Trailer);
+    }
+
+    [Fact]
+    public void TryReadDeliver_AnotherFrame_ReturnsFalse()
+    {
+        var body = Body(PortsFrameCodec.Encode(new ConfirmFrame(12)));
+
+        Assert.False(PortsFrameCodec.TryReadDeliver(new ReadOnlySequence<byte>(body), out _, out _, out _));
+    }
+
+    [Fact]
+    public void TryReadDeliver_TrailingBytes_IsMalformed()
+    {
+        var envelope = new MessageEnvelope { Destination = new PortRef(TestPeers.Remote, Id) };
+        byte[] body = [.. Body(PortsFrameCodec.EncodeDeliver(1, 0, envelope)), 0xc0];
+
+        Assert.Throws<InvalidFormatException>(() => PortsFrameCodec.TryReadDeliver(new ReadOnlySequence<byte>(body), out _, out _, out _));
+    }
+
+    private static ReadOnlySequence<byte> TwoSegments(byte[] bytes, int split)
+    {
+        var first = new Segment(bytes.AsMemory(0, split), 0);
+        var second = first.Append(bytes.AsMemory(split));
+        return new ReadOnlySequence<byte>(first, 0, second, second.Memory.Length);
+    }
+
+    private sealed class Segment : ReadOnlySequenceSegment<byte>
+    {
+        public Segment(ReadOnlyMemory<byte> memory, long runningIndex)
+        {
+            Memory = memory;
+            RunningIndex = runningIndex;
+        }
+
+        public Segment Append(ReadOnlyMemory<byte> memory)
+        {
+            var next = new Segment(memory, RunningIndex + Memory.Length);
+            Next = next;
+            return next;
+        }
+    }
+
+    [Fact]
     public void Ranges_AreSortedAndMerged()
     {
         var ranges = Node.Ports.InboundLink.ToRanges([5, 1, 2, 3, 9, 10, 2, 7]);

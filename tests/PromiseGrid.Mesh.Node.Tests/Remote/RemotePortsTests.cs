@@ -55,6 +55,40 @@ public sealed class RemotePortsTests : MeshNodesFixture
     }
 
     [Fact]
+    public async Task SendsInRounds_PooledRequestsReused_EveryMessageOnceInOrder()
+    {
+        var (a, b, server, inbox, client) = await PairAsync(qlimit: 4096);
+        var send = await a.Ports.LookupAsync(client, b.PeerId, "inbox").AsTask().WaitAsync(Timeout);
+        const int rounds = 4;
+        const int each = 500;
+
+        for (var round = 0; round < rounds; round++)
+        {
+            var sends = new List<Task>(each);
+            for (var i = 0; i < each; i++)
+            {
+                sends.Add(client.SendMessageAsync(Text(send, $"m{round}", (round * each) + i), Timeout).AsTask());
+            }
+
+            await Task.WhenAll(sends).WaitAsync(Timeout);
+
+            // Every request of the round goes back to the pool (once the link has settled it too), and the next round takes them again.
+            await EventuallyAsync(() => a.Ports.Requests.Count == each, $"all {each} requests are back in the pool");
+        }
+
+        for (var id = 0; id < rounds * each; id++)
+        {
+            var m = await ReceiveAsync(server, inbox);
+            Assert.Equal(id, m.MessageId);
+            Assert.Equal($"m{id / each}", TextOf(m));
+        }
+
+        await Assert.ThrowsAsync<ReceiveTimeoutException>(() => server.ReceiveMessageAsync(inbox, TimeSpan.Zero).AsTask());
+        Assert.Empty(b.Kernel.CheckInvariants());
+        Assert.Empty(a.Kernel.CheckInvariants());
+    }
+
+    [Fact]
     public async Task ConcurrentSendersOnManyThreads_NoStreamIsCorrupted_EachSendersOrderHolds()
     {
         var (a, b, server, inbox, _) = await PairAsync(qlimit: 1024);
