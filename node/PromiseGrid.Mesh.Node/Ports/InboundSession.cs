@@ -254,7 +254,7 @@ internal sealed class InboundSession(RemotePorts owner, InboundLink link, IMuxed
                     }
 
                     var pending = new ServerOutcome { State = ServerOutcomeState.Pending };
-                    _ = CompleteParkedAsync(queued, item.Seq, pending);
+                    owner.ParkedDelivers.Rent().Start(link, item.Seq, pending, queued);
                     return pending;
                 case GrantFrame grant:
                     kernel.GrantFromNetworkLocked(peer, grant.Port, grant.Holder, grant.RightType == PortDisposition.PortSendOnce ? PortRight.SendOnce : PortRight.Send, grant.Revoke);
@@ -277,37 +277,6 @@ internal sealed class InboundSession(RemotePorts owner, InboundLink link, IMuxed
             var code = ToCode(e);
             owner.LogRefused(item.Type, peer, code, e.Message);
             return new ServerOutcome { State = ServerOutcomeState.Nacked, Code = code, Message = e.Message };
-        }
-    }
-
-    private async Task CompleteParkedAsync(ValueTask queued, ulong seq, ServerOutcome outcome)
-    {
-        PortsErrorCode? code = null;
-        string? message = null;
-        try
-        {
-            await queued.ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is MeshException or OperationCanceledException)
-        {
-            code = e is SendTimeoutException ? PortsErrorCode.Timeout : PortsErrorCode.PortDied;
-            message = e.Message;
-        }
-
-        lock (link.Gate)
-        {
-            if (code is { } c)
-            {
-                outcome.State = ServerOutcomeState.Nacked;
-                outcome.Code = c;
-                outcome.Message = message;
-            }
-            else
-            {
-                outcome.State = ServerOutcomeState.Acked;
-            }
-
-            link.Current?.Post(seq, outcome);
         }
     }
 

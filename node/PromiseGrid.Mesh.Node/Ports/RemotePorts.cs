@@ -36,6 +36,7 @@ public sealed partial class RemotePorts : IAsyncDisposable
     private readonly Dictionary<PeerId, long> _holderAbsentSince = [];
     private readonly CancellationTokenSource _stopping = new();
     private readonly RequestPool _requests = new();
+    private readonly ParkedDeliverPool _parked = new();
     private ITimer? _sweep;
     private long _lastLeaseCheck;
     private long _sent;
@@ -72,6 +73,9 @@ public sealed partial class RemotePorts : IAsyncDisposable
 
     /// <summary>Reused requests of the links (the steady path of a deliver allocates none).</summary>
     internal RequestPool Requests => _requests;
+
+    /// <summary>Reused waits of delivers to full ports (the serving side).</summary>
+    internal ParkedDeliverPool ParkedDelivers => _parked;
 
     internal CancellationToken Stopping => _stopping.Token;
 
