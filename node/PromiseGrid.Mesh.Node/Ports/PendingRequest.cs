@@ -21,8 +21,8 @@ namespace PromiseGrid.Mesh.Node.Ports;
 /// </remarks>
 internal sealed class PendingRequest : IValueTaskSource<PortId>, IValueTaskSource
 {
-    /// <summary>Largest frame buffer a pooled request keeps for its next use.</summary>
-    internal const int MaxKeptBuffer = 1024;
+    /// <summary>Largest frame buffer a pooled request keeps for its next use (within <see cref="RequestPool.MaxIdleBufferBytes"/>).</summary>
+    internal const int MaxKeptBuffer = 64 << 10;
 
     private readonly RequestPool? _pool;
     private ManualResetValueTaskSourceCore<PortId> _core = new() { RunContinuationsAsynchronously = true };
@@ -163,13 +163,14 @@ internal sealed class PendingRequest : IValueTaskSource<PortId>, IValueTaskSourc
         Written = false;
         WrittenOnStream = false;
         SeenByServer = false;
-        if (_buffer is { Capacity: > MaxKeptBuffer })
-        {
-            _buffer = null;
-        }
-
         _pool.Return(this);
     }
+
+    /// <summary>The capacity of the frame buffer kept for the next use (0: none).</summary>
+    internal int BufferCapacity => _buffer?.Capacity ?? 0;
+
+    /// <summary>Lets the frame buffer go (the pool keeps no more large buffers).</summary>
+    internal void DropBuffer() => _buffer = null;
 
     private void CheckToken(short token)
     {
@@ -218,15 +219,24 @@ internal sealed class PendingRequest : IValueTaskSource<PortId>, IValueTaskSourc
 
 /// <summary>
 /// Reused <see cref="PendingRequest"/>s with their frame buffers, so the steady path of a link
-/// allocates neither. Holds at most <see cref="Capacity"/> idle requests; the rest are left to the GC.
+/// allocates neither. Holds at most <see cref="Capacity"/> idle requests, and their buffers of
+/// more than <see cref="SmallBuffer"/> bytes up to <see cref="MaxIdleBufferBytes"/> in all; the
+/// rest are left to the GC.
 /// </summary>
 internal sealed class RequestPool
 {
     /// <summary>Idle requests kept (about a send window's worth at the usual window).</summary>
     public const int Capacity = 4096;
 
+    /// <summary>Buffers up to this size (a frame of a message of about 1 KB) are always kept with their request.</summary>
+    public const int SmallBuffer = 1024;
+
+    /// <summary>Most bytes kept in idle buffers larger than <see cref="SmallBuffer"/>.</summary>
+    public const int MaxIdleBufferBytes = 16 << 20;
+
     private readonly Lock _gate = new();
     private readonly Stack<PendingRequest> _idle = new();
+    private long _idleLargeBytes;
 
     /// <summary>Idle requests now in the pool.</summary>
     public int Count
@@ -246,7 +256,10 @@ internal sealed class RequestPool
         PendingRequest? request;
         lock (_gate)
         {
-            _idle.TryPop(out request);
+            if (_idle.TryPop(out request) && request.BufferCapacity > SmallBuffer)
+            {
+                _idleLargeBytes -= request.BufferCapacity;
+            }
         }
 
         request ??= new PendingRequest(this);
@@ -256,12 +269,27 @@ internal sealed class RequestPool
 
     internal void Return(PendingRequest request)
     {
+        var capacity = request.BufferCapacity;
         lock (_gate)
         {
-            if (_idle.Count < Capacity)
+            if (_idle.Count >= Capacity)
             {
-                _idle.Push(request);
+                return;
             }
+
+            if (capacity > SmallBuffer)
+            {
+                if (capacity > PendingRequest.MaxKeptBuffer || _idleLargeBytes + capacity > MaxIdleBufferBytes)
+                {
+                    request.DropBuffer();
+                }
+                else
+                {
+                    _idleLargeBytes += capacity;
+                }
+            }
+
+            _idle.Push(request);
         }
     }
 }

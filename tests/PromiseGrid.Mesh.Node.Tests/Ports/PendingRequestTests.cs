@@ -124,7 +124,30 @@ public sealed class PendingRequestTests
         request.ReleaseByLink();
 
         var again = pool.Rent(PortsFrameType.Deliver, awaited: false);
+        Assert.Same(request, again);
         Assert.NotSame(big, again.Buffer(16));
+    }
+
+    [Fact]
+    public void Buffers_LargeOnes_KeptOnlyUpToTheIdleBudget()
+    {
+        var pool = new RequestPool();
+        const int size = 48 << 10;
+        var requests = Enumerable.Range(0, (RequestPool.MaxIdleBufferBytes / size) + 10).Select(_ => pool.Rent(PortsFrameType.Deliver, awaited: false)).ToList();
+        foreach (var r in requests)
+        {
+            r.Buffer(size);
+            r.TryAnswer(default, null);
+            r.ReleaseByLink();
+        }
+
+        long kept = 0;
+        for (var i = 0; i < requests.Count; i++)
+        {
+            kept += pool.Rent(PortsFrameType.Deliver, awaited: false).BufferCapacity;
+        }
+
+        Assert.InRange(kept, RequestPool.MaxIdleBufferBytes - size, RequestPool.MaxIdleBufferBytes);
     }
 
     [Fact]
