@@ -283,7 +283,7 @@ public sealed partial class PortKernel
     /// <exception cref="NoRightException">The sender holds no right to the destination or to a local port it passes on.</exception>
     /// <exception cref="InvalidRightException">A receive right or an unknown type.</exception>
     /// <exception cref="MessageTooLargeException">A limit of <see cref="Options"/>.</exception>
-    internal ValueTask DeliverFromNetworkLocked(PeerId from, MessageEnvelope envelope, TimeSpan? timeout, CancellationToken cancellationToken)
+    internal ValueTask DeliverFromNetworkLocked(PeerId from, in MessageEnvelope envelope, TimeSpan? timeout, CancellationToken cancellationToken)
     {
         if (envelope.Destination.Home != LocalPeer || !_ports.TryGetValue(envelope.Destination.Id, out var p) || !p.Active)
         {
@@ -352,7 +352,7 @@ public sealed partial class PortKernel
         return QueueOrWaitLocked(p, message, destRight, timeout, cancellationToken);
     }
 
-    private void CheckEnvelopeLimits(MessageEnvelope envelope)
+    private void CheckEnvelopeLimits(in MessageEnvelope envelope)
     {
         if (envelope.Payload.Length > Options.MaxInlinePayload)
         {
@@ -382,7 +382,7 @@ public sealed partial class PortKernel
     }
 
     /// <summary>Rights to local ports that the sender passes on must be rights it holds (a reference alone is not a capability).</summary>
-    private void CheckPassedRights(PeerId from, MessageEnvelope envelope, Port destination, PortRight destRight)
+    private void CheckPassedRights(PeerId from, in MessageEnvelope envelope, Port destination, PortRight destRight)
     {
         Dictionary<Port, (int Send, int SendOnce)>? needed = null;
         void Need(PortRef? reference, PortDisposition type)

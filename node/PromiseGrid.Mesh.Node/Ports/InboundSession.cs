@@ -130,14 +130,14 @@ internal sealed class InboundSession(RemotePorts owner, InboundLink link, IMuxed
     /// the pipe's buffer (its payload copied out, so it outlives the buffer), and a deliver has no
     /// frame object (<see cref="Frame"/> is null).
     /// </summary>
-    private readonly record struct Incoming(PortsFrameType Type, PortsFrame? Frame, ulong Seq, uint TimeoutMilliseconds, MessageEnvelope? Envelope, MeshException? EnvelopeError)
+    private readonly record struct Incoming(PortsFrameType Type, PortsFrame? Frame, ulong Seq, uint TimeoutMilliseconds, MessageEnvelope Envelope, MeshException? EnvelopeError)
     {
         public static Incoming Parse(in ReadOnlySequence<byte> body)
         {
             if (!PortsFrameCodec.TryReadDeliver(body, out var seq, out var timeout, out var envelope))
             {
                 var frame = PortsFrameCodec.Decode(body.IsSingleSegment ? body.First : body.ToArray());
-                return new Incoming(frame.Type, frame, frame is PortsRequest request ? request.Seq : 0, 0, null, null);
+                return new Incoming(frame.Type, frame, frame is PortsRequest request ? request.Seq : 0, 0, default, null);
             }
 
             try
@@ -146,7 +146,7 @@ internal sealed class InboundSession(RemotePorts owner, InboundLink link, IMuxed
             }
             catch (MeshException e)
             {
-                return new Incoming(PortsFrameType.Deliver, null, seq, timeout, null, e);
+                return new Incoming(PortsFrameType.Deliver, null, seq, timeout, default, e);
             }
         }
     }
@@ -247,7 +247,7 @@ internal sealed class InboundSession(RemotePorts owner, InboundLink link, IMuxed
                     }
 
                     TimeSpan? timeout = item.TimeoutMilliseconds == 0 ? null : TimeSpan.FromMilliseconds(item.TimeoutMilliseconds);
-                    var queued = kernel.DeliverFromNetworkLocked(peer, item.Envelope!, timeout, owner.Stopping);
+                    var queued = kernel.DeliverFromNetworkLocked(peer, item.Envelope, timeout, owner.Stopping);
                     if (queued.IsCompletedSuccessfully)
                     {
                         return ServerOutcome.Acked;

@@ -19,7 +19,7 @@ public static class MessageEnvelopeCodec
     private static readonly MessagePackSecurity DefaultSecurity = MessagePackSecurity.UntrustedData.WithMaximumObjectGraphDepth(MessageCodecOptions.Default.MaxDepth);
 
     /// <summary>Encodes to a new array.</summary>
-    public static byte[] Encode(MessageEnvelope envelope)
+    public static byte[] Encode(in MessageEnvelope envelope)
     {
         var buffer = new ArrayBufferWriter<byte>(256 + envelope.Payload.Length);
         Encode(envelope, buffer);
@@ -27,9 +27,8 @@ public static class MessageEnvelopeCodec
     }
 
     /// <summary>Encodes into <paramref name="output"/>.</summary>
-    public static void Encode(MessageEnvelope envelope, IBufferWriter<byte> output)
+    public static void Encode(in MessageEnvelope envelope, IBufferWriter<byte> output)
     {
-        ArgumentNullException.ThrowIfNull(envelope);
         var w = new MessagePackWriter(output);
         ReadOnlySpan<PortDescriptorEnvelope> ports = envelope.Ports is PortDescriptorEnvelope[] array ? array : [.. envelope.Ports];
         ReadOnlySpan<ReadOnlyMemory<byte>> regions = envelope.OutOfLine is ReadOnlyMemory<byte>[] ool ? ool : [.. envelope.OutOfLine];
@@ -40,7 +39,7 @@ public static class MessageEnvelopeCodec
     }
 
     /// <summary>
-    /// Writes an envelope from its parts, as <see cref="Encode(MessageEnvelope, IBufferWriter{byte})"/>
+    /// Writes an envelope from its parts, as <see cref="Encode(in MessageEnvelope, IBufferWriter{byte})"/>
     /// would write the <see cref="MessageEnvelope"/> holding them: for a sender that has the parts
     /// at hand and no reason to build the object.
     /// </summary>

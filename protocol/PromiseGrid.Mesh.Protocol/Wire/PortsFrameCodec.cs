@@ -48,9 +48,8 @@ public static class PortsFrameCodec
     }
 
     /// <summary>Encodes a deliver frame with the envelope written in place (no intermediate copy of the envelope).</summary>
-    public static byte[] EncodeDeliver(ulong seq, uint timeoutMilliseconds, MessageEnvelope envelope)
+    public static byte[] EncodeDeliver(ulong seq, uint timeoutMilliseconds, in MessageEnvelope envelope)
     {
-        ArgumentNullException.ThrowIfNull(envelope);
         var body = Scratch();
         var w = new MessagePackWriter(body);
         WriteDeliverHeader(ref w, seq, timeoutMilliseconds);
