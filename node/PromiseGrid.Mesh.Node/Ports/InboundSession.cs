@@ -134,6 +134,11 @@ internal sealed class InboundSession(RemotePorts owner, InboundLink link, IMuxed
     {
         public static Incoming Parse(in ReadOnlySequence<byte> body)
         {
+            if (body.IsSingleSegment && PortsFrameCodec.TryReadDeliverInPlace(body.FirstSpan, out var quickSeq, out var quickTimeout, out var quick))
+            {
+                return new Incoming(PortsFrameType.Deliver, null, quickSeq, quickTimeout, quick, null);
+            }
+
             if (!PortsFrameCodec.TryReadDeliver(body, out var seq, out var timeout, out var envelope))
             {
                 var frame = PortsFrameCodec.Decode(body.IsSingleSegment ? body.First : body.ToArray());

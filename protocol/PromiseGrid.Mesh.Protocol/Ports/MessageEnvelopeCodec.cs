@@ -158,6 +158,109 @@ public static class MessageEnvelopeCodec
         }
     }
 
+    /// <summary>
+    /// Reads an envelope of the usual shape (bin fields, no port descriptors, no out-of-line
+    /// regions) with the default limits from a span, in one pass, copying its byte fields: the
+    /// same result as <see cref="DecodeCopy"/>. False for anything else, which
+    /// <see cref="DecodeCopy"/> then reads (or refuses).
+    /// </summary>
+    internal static bool TryReadSimple(ref MessagePackSpanReader r, int encodedLength, out MessageEnvelope envelope)
+    {
+        envelope = default;
+        var options = MessageCodecOptions.Default;
+        if (encodedLength > options.MaxEncodedSize
+            || !r.TryReadArrayHeader(out var fields) || fields != EnvelopeFields
+            || !TryReadSimplePortRef(ref r, out var destination) || destination is null
+            || !TryReadSimpleType(ref r, out var destinationType))
+        {
+            return false;
+        }
+
+        PortRef? reply = null;
+        if (!r.TryReadNil() && (!TryReadSimplePortRef(ref r, out reply) || reply is null))
+        {
+            return false;
+        }
+
+        if (!TryReadSimpleType(ref r, out var replyType)
+            || !r.TryReadInt32(out var messageId)
+            || !r.TryReadBinary(out var protocolId) || protocolId.Length > options.MaxProtocolIdLength
+            || !r.TryReadUInt32(out var flags)
+            || !r.TryReadBinary(out var payload)
+            || !r.TryReadArrayHeader(out var ports) || ports != 0
+            || !r.TryReadArrayHeader(out var regions) || regions != 0
+            || !r.TryReadArrayHeader(out var trailerFields) || trailerFields != 4)
+        {
+            return false;
+        }
+
+        PeerId? sender = null;
+        if (!r.TryReadNil() && (!r.TryReadBinary(out var senderBytes) || !TryReadPeer(senderBytes, out sender)))
+        {
+            return false;
+        }
+
+        if (!r.TryReadUInt64(out var senderTask) || !r.TryReadUInt64(out var sequence) || !r.TryReadInt64(out var time))
+        {
+            return false;
+        }
+
+        envelope = new MessageEnvelope
+        {
+            Destination = destination,
+            DestinationType = destinationType,
+            Reply = reply,
+            ReplyType = replyType,
+            MessageId = messageId,
+            ProtocolId = protocolId.IsEmpty ? ReadOnlyMemory<byte>.Empty : protocolId.ToArray(),
+            Flags = (MessageFlags)flags,
+            Payload = payload.IsEmpty ? ReadOnlyMemory<byte>.Empty : payload.ToArray(),
+            Trailer = new TrailerEnvelope(sender, senderTask, sequence, time),
+        };
+        return true;
+    }
+
+    private static bool TryReadSimplePortRef(ref MessagePackSpanReader r, out PortRef? reference)
+    {
+        reference = null;
+        if (!r.TryReadArrayHeader(out var fields) || fields != 2
+            || !r.TryReadBinary(out var home) || !TryReadPeer(home, out var peer)
+            || !r.TryReadBinary(out var id) || id.Length != PortId.Size)
+        {
+            return false;
+        }
+
+        reference = RecentPortRef(peer!, PortId.Read(id));
+        return true;
+    }
+
+    private static bool TryReadSimpleType(ref MessagePackSpanReader r, out PortDisposition type)
+    {
+        type = 0;
+        if (!r.TryReadByte(out var value) || (value != 0 && (value < (byte)PortDisposition.MoveReceive || value > (byte)PortDisposition.MakeSendOnce)))
+        {
+            return false;
+        }
+
+        type = (PortDisposition)value;
+        return true;
+    }
+
+    /// <summary>A peer id from its bytes, or false if they are not one (the general decoder then makes the error).</summary>
+    private static bool TryReadPeer(ReadOnlySpan<byte> bytes, out PeerId? peer)
+    {
+        try
+        {
+            peer = ReadPeer(bytes);
+            return true;
+        }
+        catch (Exception e) when (e is MeshException or ArgumentException or FormatException or OverflowException)
+        {
+            peer = null;
+            return false;
+        }
+    }
+
     private static MessageEnvelope ReadEnvelope(ref MessagePackReader r, MessagePackSecurity security, MessageCodecOptions options, bool copy = false)
     {
         security.DepthStep(ref r);

@@ -233,6 +233,38 @@ public static class PortsFrameCodec
     }
 
     /// <summary>
+    /// The fast path for the commonest frame: reads a deliver whose envelope has the usual shape
+    /// (no port descriptors or out-of-line regions; see <see cref="MessageEnvelopeCodec.DecodeCopy"/>
+    /// for the result) in one pass over a contiguous body, copying only its byte fields. False for
+    /// any other frame or shape, and for anything malformed: <see cref="TryReadDeliver"/> and
+    /// <see cref="Decode"/> then read the frame and make the error, so this method never rejects.
+    /// </summary>
+    public static bool TryReadDeliverInPlace(ReadOnlySpan<byte> body, out ulong seq, out uint timeoutMilliseconds, out MessageEnvelope envelope)
+    {
+        seq = 0;
+        timeoutMilliseconds = 0;
+        envelope = default;
+        var r = new MessagePackSpanReader(body);
+        if (!r.TryReadArrayHeader(out var count) || count != 4
+            || !r.TryReadByte(out var type) || type != (byte)PortsFrameType.Deliver
+            || !r.TryReadUInt64(out var s)
+            || !r.TryReadUInt32(out var timeout))
+        {
+            return false;
+        }
+
+        if (!MessageEnvelopeCodec.TryReadSimple(ref r, r.Remaining, out var e) || !r.End)
+        {
+            return false;
+        }
+
+        seq = s;
+        timeoutMilliseconds = timeout;
+        envelope = e;
+        return true;
+    }
+
+    /// <summary>
     /// Reads a deliver frame's fields in place, without copying the body: false if the body is
     /// another type of frame (<see cref="Decode"/> reads those). <paramref name="envelope"/> is a
     /// slice of <paramref name="body"/>, checked to be one well-formed MessagePack value.
