@@ -37,6 +37,7 @@ public sealed partial class RemotePorts : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly RequestPool _requests = new();
     private readonly ParkedDeliverPool _parked = new();
+    private OutboundLink? _lastLink;
     private ITimer? _sweep;
     private long _lastLeaseCheck;
     private long _sent;
@@ -217,6 +218,12 @@ public sealed partial class RemotePorts : IAsyncDisposable
 
     internal OutboundLink GetLink(PeerId peer)
     {
+        // Most sends go to the node the previous one went to: no lock for those.
+        if (Volatile.Read(ref _lastLink) is { } last && last.Peer == peer)
+        {
+            return last;
+        }
+
         lock (_linksGate)
         {
             if (!_links.TryGetValue(peer, out var link))
@@ -224,6 +231,7 @@ public sealed partial class RemotePorts : IAsyncDisposable
                 _links.Add(peer, link = new OutboundLink(this, peer));
             }
 
+            Volatile.Write(ref _lastLink, link);
             return link;
         }
     }
