@@ -153,8 +153,7 @@ public class PortsFrameCodecTests
         var withRegions = new MessageEnvelope { Destination = new PortRef(TestPeers.Remote, Id), OutOfLine = [new byte[3]] };
         var plain = Body(PortsFrameCodec.EncodeDeliver(1, 0, SimpleEnvelope("plain")));
         byte[] trailing = [.. plain, 0xc0];
-        var badType = (byte[])plain.Clone();
-        badType[plain.AsSpan().IndexOf((byte)PortDisposition.PortSend)] = 99;
+        var badType = Body(PortsFrameCodec.EncodeDeliver(1, 0, SimpleEnvelope("plain") with { DestinationType = (PortDisposition)99 }));
 
         Assert.False(PortsFrameCodec.TryReadDeliverInPlace(Body(PortsFrameCodec.EncodeDeliver(1, 0, withPorts)), out _, out _, out _));
         Assert.False(PortsFrameCodec.TryReadDeliverInPlace(Body(PortsFrameCodec.EncodeDeliver(1, 0, withRegions)), out _, out _, out _));
