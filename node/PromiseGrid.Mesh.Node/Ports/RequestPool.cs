@@ -22,6 +22,10 @@ internal sealed class RequestPool
     private readonly Lock _gate = new();
     private readonly Stack<PendingRequest> _idle = new();
     private long _idleLargeBytes;
+    private int _created;
+
+    /// <summary>Requests this pool has made (each is reused from then on).</summary>
+    public int Created => Volatile.Read(ref _created);
 
     /// <summary>Idle requests now in the pool.</summary>
     public int Count
@@ -47,7 +51,12 @@ internal sealed class RequestPool
             }
         }
 
-        request ??= new PendingRequest(this);
+        if (request is null)
+        {
+            request = new PendingRequest(this);
+            Interlocked.Increment(ref _created);
+        }
+
         request.Start(kind, awaited);
         return request;
     }
