@@ -1,3 +1,4 @@
+using MessagePack;
 using PromiseGrid.Mesh.Identity;
 using PromiseGrid.Mesh.Ports;
 
@@ -7,13 +8,24 @@ namespace PromiseGrid.Mesh.Kernel;
 internal sealed class ForwardPlan(PeerId destination, PortDescriptorEnvelope reply, PortDescriptorEnvelope[] ports)
 {
     /// <summary>The node the message goes to.</summary>
-    public PeerId Destination { get; } = destination;
+    public PeerId Destination { get; private set; } = destination;
 
     /// <summary>Reply descriptor as it goes on the wire.</summary>
     public PortDescriptorEnvelope Reply { get; set; } = reply;
 
     /// <summary>Body descriptors as they go on the wire.</summary>
-    public PortDescriptorEnvelope[] Ports { get; } = ports;
+    public PortDescriptorEnvelope[] Ports { get; private set; } = ports;
+
+    /// <summary>Empties a plan for another message without body descriptors (a reused plan, once its message is settled).</summary>
+    public ForwardPlan Reset(PeerId destination)
+    {
+        Destination = destination;
+        Reply = default;
+        Ports = [];
+        _transferred?.Clear();
+        _grants?.Clear();
+        return this;
+    }
 
     /// <summary>Rights to local ports now counted as held by <see cref="Destination"/>.</summary>
     public List<CarriedRight> Transferred => _transferred ??= [];
@@ -52,11 +64,16 @@ public sealed partial class PortKernel
     /// other nodes' ports are listed for grants. The message's own units stay until
     /// <see cref="CompleteForwardLocked"/>.
     /// </summary>
-    internal ForwardPlan BeginForwardLocked(PortMessage message, PeerId destination)
+    /// <param name="message">The message.</param>
+    /// <param name="destination">The node it goes to.</param>
+    /// <param name="reuse">A plan whose message is settled, to fill instead of a new one when the message carries no body rights.</param>
+    internal ForwardPlan BeginForwardLocked(PortMessage message, PeerId destination, ForwardPlan? reuse = null)
     {
         _forwarding.Add(message);
         var carried = message.CarriedRights;
-        var plan = new ForwardPlan(destination, default, carried is { Length: > 0 } ? new PortDescriptorEnvelope[carried.Length] : []);
+        var plan = carried is { Length: > 0 }
+            ? new ForwardPlan(destination, default, new PortDescriptorEnvelope[carried.Length])
+            : reuse?.Reset(destination) ?? new ForwardPlan(destination, default, []);
         plan.Reply = DescribeForForward(plan, message.ReplyRight, -1, out var replyTransferred);
         if (replyTransferred)
         {
@@ -125,8 +142,12 @@ public sealed partial class PortKernel
         }
     }
 
-    /// <summary>The envelope of a forwarded message (after its grants).</summary>
-    internal static MessageEnvelope ToEnvelope(PortMessage message, ForwardPlan plan, long timestampUnixMilliseconds)
+    /// <summary>
+    /// Writes the envelope of a forwarded message (after its grants) straight from the message
+    /// and its plan (docs/ports-protocol.md, "The message envelope"), without building a
+    /// <see cref="MessageEnvelope"/>.
+    /// </summary>
+    internal static void WriteEnvelope(ref MessagePackWriter writer, PortMessage message, ForwardPlan plan, long timestampUnixMilliseconds)
     {
         var regions = message.OutOfLine;
         ReadOnlyMemory<byte>[] ool = [];
@@ -139,20 +160,19 @@ public sealed partial class PortKernel
             }
         }
 
-        return new MessageEnvelope
-        {
-            Destination = message.DestPort!.Ref,
-            DestinationType = message.DestRight == PortRight.SendOnce ? PortDisposition.PortSendOnce : PortDisposition.PortSend,
-            Reply = plan.Reply.Port,
-            ReplyType = plan.Reply.Type,
-            MessageId = message.MessageId,
-            ProtocolId = message.ProtocolId,
-            Flags = message.Flags & ~MessageFlags.Notification,
-            Payload = message.Payload,
-            Ports = plan.Ports,
-            OutOfLine = ool,
-            Trailer = new TrailerEnvelope(message.Trailer.SenderNode, message.Trailer.SenderTask, 0, timestampUnixMilliseconds),
-        };
+        MessageEnvelopeCodec.Write(
+            ref writer,
+            message.DestPort!.Ref,
+            message.DestRight == PortRight.SendOnce ? PortDisposition.PortSendOnce : PortDisposition.PortSend,
+            plan.Reply.Port,
+            plan.Reply.Type,
+            message.MessageId,
+            message.ProtocolId.Span,
+            message.Flags & ~MessageFlags.Notification,
+            message.Payload.Span,
+            plan.Ports,
+            ool,
+            new TrailerEnvelope(message.Trailer.SenderNode, message.Trailer.SenderTask, 0, timestampUnixMilliseconds));
     }
 
     /// <summary>
@@ -263,7 +283,7 @@ public sealed partial class PortKernel
     /// <exception cref="NoRightException">The sender holds no right to the destination or to a local port it passes on.</exception>
     /// <exception cref="InvalidRightException">A receive right or an unknown type.</exception>
     /// <exception cref="MessageTooLargeException">A limit of <see cref="Options"/>.</exception>
-    internal ValueTask DeliverFromNetworkLocked(PeerId from, MessageEnvelope envelope, TimeSpan? timeout, CancellationToken cancellationToken)
+    internal ValueTask DeliverFromNetworkLocked(PeerId from, in MessageEnvelope envelope, TimeSpan? timeout, CancellationToken cancellationToken)
     {
         if (envelope.Destination.Home != LocalPeer || !_ports.TryGetValue(envelope.Destination.Id, out var p) || !p.Active)
         {
@@ -332,7 +352,7 @@ public sealed partial class PortKernel
         return QueueOrWaitLocked(p, message, destRight, timeout, cancellationToken);
     }
 
-    private void CheckEnvelopeLimits(MessageEnvelope envelope)
+    private void CheckEnvelopeLimits(in MessageEnvelope envelope)
     {
         if (envelope.Payload.Length > Options.MaxInlinePayload)
         {
@@ -362,7 +382,7 @@ public sealed partial class PortKernel
     }
 
     /// <summary>Rights to local ports that the sender passes on must be rights it holds (a reference alone is not a capability).</summary>
-    private void CheckPassedRights(PeerId from, MessageEnvelope envelope, Port destination, PortRight destRight)
+    private void CheckPassedRights(PeerId from, in MessageEnvelope envelope, Port destination, PortRight destRight)
     {
         Dictionary<Port, (int Send, int SendOnce)>? needed = null;
         void Need(PortRef? reference, PortDisposition type)

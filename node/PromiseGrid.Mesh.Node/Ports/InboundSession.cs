@@ -87,8 +87,7 @@ internal sealed class InboundSession(RemotePorts owner, InboundLink link, IMuxed
             {
                 while (batch.Count < MaxBatch && PortsFrameCodec.TryReadFrame(ref buffer, max, out var body))
                 {
-                    // The frame's bytes become the message's payload: they must outlive the pipe's buffer.
-                    batch.Add(Incoming.Parse(PortsFrameCodec.Decode(body.ToArray())));
+                    batch.Add(Incoming.Parse(body));
                 }
             }
             finally
@@ -139,23 +138,33 @@ internal sealed class InboundSession(RemotePorts owner, InboundLink link, IMuxed
     /// <summary>Frames applied under one lock hold.</summary>
     private const int MaxBatch = 512;
 
-    /// <summary>A decoded frame; a deliver's envelope is decoded before any lock is taken.</summary>
-    private readonly record struct Incoming(PortsFrame Frame, MessageEnvelope? Envelope, MeshException? EnvelopeError)
+    /// <summary>
+    /// A decoded frame; a deliver's envelope is decoded before any lock is taken, straight from
+    /// the pipe's buffer (its payload copied out, so it outlives the buffer), and a deliver has no
+    /// frame object (<see cref="Frame"/> is null).
+    /// </summary>
+    private readonly record struct Incoming(PortsFrameType Type, PortsFrame? Frame, ulong Seq, uint TimeoutMilliseconds, MessageEnvelope Envelope, MeshException? EnvelopeError)
     {
-        public static Incoming Parse(PortsFrame frame)
+        public static Incoming Parse(in ReadOnlySequence<byte> body)
         {
-            if (frame is not DeliverFrame deliver)
+            if (body.IsSingleSegment && PortsFrameCodec.TryReadDeliverInPlace(body.FirstSpan, out var quickSeq, out var quickTimeout, out var quick))
             {
-                return new Incoming(frame, null, null);
+                return new Incoming(PortsFrameType.Deliver, null, quickSeq, quickTimeout, quick, null);
+            }
+
+            if (!PortsFrameCodec.TryReadDeliver(body, out var seq, out var timeout, out var envelope))
+            {
+                var frame = PortsFrameCodec.Decode(body.IsSingleSegment ? body.First : body.ToArray());
+                return new Incoming(frame.Type, frame, frame is PortsRequest request ? request.Seq : 0, 0, default, null);
             }
 
             try
             {
-                return new Incoming(frame, MessageEnvelopeCodec.Decode(deliver.Envelope), null);
+                return new Incoming(PortsFrameType.Deliver, null, seq, timeout, MessageEnvelopeCodec.DecodeCopy(envelope), null);
             }
             catch (MeshException e)
             {
-                return new Incoming(frame, null, e);
+                return new Incoming(PortsFrameType.Deliver, null, seq, timeout, default, e);
             }
         }
     }
@@ -201,17 +210,18 @@ internal sealed class InboundSession(RemotePorts owner, InboundLink link, IMuxed
                     case ConfirmFrame confirm:
                         link.Confirm(confirm.Through);
                         break;
-                    case PortsRequest request:
-                        if (request.Seq <= link.Confirmed)
+                    case null or PortsRequest:
+                        var seq = item.Seq;
+                        if (seq <= link.Confirmed)
                         {
                             break;
                         }
 
-                        if (link.Seen.TryGetValue(request.Seq, out var known))
+                        if (link.Seen.TryGetValue(seq, out var known))
                         {
                             if (known.State != ServerOutcomeState.Pending)
                             {
-                                Post(request.Seq, known);
+                                Post(seq, known);
                             }
 
                             break;
@@ -224,11 +234,11 @@ internal sealed class InboundSession(RemotePorts owner, InboundLink link, IMuxed
                             return;
                         }
 
-                        var outcome = Execute(request, item);
-                        link.Seen.Add(request.Seq, outcome);
+                        var outcome = Execute(item);
+                        link.Seen.Add(seq, outcome);
                         if (outcome.State != ServerOutcomeState.Pending)
                         {
-                            Post(request.Seq, outcome);
+                            Post(seq, outcome);
                         }
 
                         break;
@@ -240,29 +250,29 @@ internal sealed class InboundSession(RemotePorts owner, InboundLink link, IMuxed
     }
 
     /// <summary>Applies a new request (under the link's and the kernel's locks); a deliver that waits for room completes later.</summary>
-    private ServerOutcome Execute(PortsRequest request, Incoming item)
+    private ServerOutcome Execute(in Incoming item)
     {
         var kernel = owner.Kernel;
         var peer = link.Peer;
         try
         {
-            switch (request)
+            switch (item.Frame)
             {
-                case DeliverFrame deliver:
+                case null:
                     if (item.EnvelopeError is { } malformed)
                     {
                         throw malformed;
                     }
 
-                    TimeSpan? timeout = deliver.TimeoutMilliseconds == 0 ? null : TimeSpan.FromMilliseconds(deliver.TimeoutMilliseconds);
-                    var queued = kernel.DeliverFromNetworkLocked(peer, item.Envelope!, timeout, owner.Stopping);
+                    TimeSpan? timeout = item.TimeoutMilliseconds == 0 ? null : TimeSpan.FromMilliseconds(item.TimeoutMilliseconds);
+                    var queued = kernel.DeliverFromNetworkLocked(peer, item.Envelope, timeout, owner.Stopping);
                     if (queued.IsCompletedSuccessfully)
                     {
                         return ServerOutcome.Acked;
                     }
 
                     var pending = new ServerOutcome { State = ServerOutcomeState.Pending };
-                    _ = CompleteParkedAsync(queued, request.Seq, pending);
+                    owner.ParkedDelivers.Rent().Start(link, item.Seq, pending, queued);
                     return pending;
                 case GrantFrame grant:
                     kernel.GrantFromNetworkLocked(peer, grant.Port, grant.Holder, grant.RightType == PortDisposition.PortSendOnce ? PortRight.SendOnce : PortRight.Send, grant.Revoke);
@@ -277,45 +287,14 @@ internal sealed class InboundSession(RemotePorts owner, InboundLink link, IMuxed
                     kernel.MarkRemotePortsDeadLocked(peer, dead.Ports);
                     return ServerOutcome.Acked;
                 default:
-                    throw new ProtocolViolationException($"unexpected request {request.Type}");
+                    throw new ProtocolViolationException($"unexpected request {item.Type}");
             }
         }
         catch (Exception e) when (e is MeshException)
         {
             var code = ToCode(e);
-            owner.LogRefused(request.Type, peer, code, e.Message);
+            owner.LogRefused(item.Type, peer, code, e.Message);
             return new ServerOutcome { State = ServerOutcomeState.Nacked, Code = code, Message = e.Message };
-        }
-    }
-
-    private async Task CompleteParkedAsync(ValueTask queued, ulong seq, ServerOutcome outcome)
-    {
-        PortsErrorCode? code = null;
-        string? message = null;
-        try
-        {
-            await queued.ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is MeshException or OperationCanceledException)
-        {
-            code = e is SendTimeoutException ? PortsErrorCode.Timeout : PortsErrorCode.PortDied;
-            message = e.Message;
-        }
-
-        lock (link.Gate)
-        {
-            if (code is { } c)
-            {
-                outcome.State = ServerOutcomeState.Nacked;
-                outcome.Code = c;
-                outcome.Message = message;
-            }
-            else
-            {
-                outcome.State = ServerOutcomeState.Acked;
-            }
-
-            link.Current?.Post(seq, outcome);
         }
     }
 

@@ -408,13 +408,14 @@ internal sealed partial class OutboundLink
                 continue;
             }
 
-            if (r.Frame is not { } frame)
+            if (!r.HasFrame)
             {
                 break;
             }
 
+            var frame = r.Frame;
             output.Write(frame);
-            bytes += frame.Length;
+            bytes += frame.Count;
             if (r.Written)
             {
                 _owner.CountResent();

@@ -21,7 +21,7 @@ internal sealed partial class OutboundLink : IAsyncDisposable
     private readonly RemotePorts _owner;
     private readonly Lock _gate = new();
     private readonly Dictionary<ulong, PendingRequest> _unresolved = [];
-    private readonly PriorityQueue<PendingRequest, long> _deadlines = new();
+    private readonly PriorityQueue<DeadlineEntry, long> _deadlines = new();
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly CancellationTokenSource _stopping = new();
     private readonly ILogger _logger;
@@ -49,16 +49,17 @@ internal sealed partial class OutboundLink : IAsyncDisposable
 
     /// <summary>
     /// Queues a request, numbered now so calls keep their order. <paramref name="frame"/> is the
-    /// encoded request (its sequence number is set here); null for a deliver that waits for
+    /// encoded request (its sequence number is set here); empty for a deliver that waits for
     /// grants, which <see cref="SetFrame"/> supplies later.
     /// </summary>
-    public void Submit(PendingRequest request, byte[]? frame, TimeSpan? timeout, CancellationToken cancellationToken)
+    public void Submit(PendingRequest request, ArraySegment<byte> frame, TimeSpan? timeout, CancellationToken cancellationToken)
     {
         lock (_gate)
         {
             if (_disposed)
             {
                 request.TryAnswer(default, new ObjectDisposedException(nameof(RemotePorts)));
+                request.ReleaseByLink();
                 return;
             }
 
@@ -66,10 +67,10 @@ internal sealed partial class OutboundLink : IAsyncDisposable
             if (timeout is { } t && t != Timeout.InfiniteTimeSpan)
             {
                 request.Deadline = _owner.Time.GetTimestamp() + (long)(t.TotalSeconds * _owner.Time.TimestampFrequency);
-                _deadlines.Enqueue(request, request.Deadline);
+                EnqueueDeadlineLocked(request);
             }
 
-            if (frame is not null)
+            if (frame.Array is not null)
             {
                 PortsFrameCodec.SetSeq(frame, request.Seq);
                 request.Frame = frame;
@@ -84,14 +85,37 @@ internal sealed partial class OutboundLink : IAsyncDisposable
             request.Registration = cancellationToken.UnsafeRegister(static (s, ct) => ((PendingRequest)s!).TryAnswer(default, new OperationCanceledException(ct)), request);
         }
 
-        if (frame is null || !TryWriteInline())
+        if (frame.Array is null || !TryWriteInline())
         {
             _wake.Writer.TryWrite(true);
         }
     }
 
+    /// <summary>
+    /// Adds the request's deadline to the heap. Settled requests leave their entries behind (a
+    /// heap cannot remove from the middle) and they are skipped when they come up; so that they
+    /// do not pile up (and keep settled requests alive) for a whole timeout, the heap is rebuilt
+    /// from the unresolved requests once stale entries outnumber live ones.
+    /// </summary>
+    private void EnqueueDeadlineLocked(PendingRequest request)
+    {
+        if (_deadlines.Count >= 1024 && _deadlines.Count > 2 * _unresolved.Count)
+        {
+            _deadlines.Clear();
+            foreach (var r in _unresolved.Values)
+            {
+                if (r.Deadline != long.MaxValue)
+                {
+                    _deadlines.Enqueue(new DeadlineEntry(r, r.Seq), r.Deadline);
+                }
+            }
+        }
+
+        _deadlines.Enqueue(new DeadlineEntry(request, request.Seq), request.Deadline);
+    }
+
     /// <summary>Supplies the frame of a request submitted without one (its grants are done).</summary>
-    public void SetFrame(PendingRequest request, byte[] frame)
+    public void SetFrame(PendingRequest request, ArraySegment<byte> frame)
     {
         lock (_gate)
         {
@@ -111,10 +135,13 @@ internal sealed partial class OutboundLink : IAsyncDisposable
         List<(PendingRequest Request, Outcome Outcome)>? settled = null;
         lock (_gate)
         {
-            while (_deadlines.TryPeek(out var r, out var deadline) && deadline <= now)
+            while (_deadlines.TryPeek(out var entry, out var deadline) && deadline <= now)
             {
                 _deadlines.Dequeue();
-                if (!_unresolved.TryGetValue(r.Seq, out var live) || live != r || r.Abandoned)
+                var r = entry.Request;
+
+                // A pooled request may be in use again, under another sequence number: compare both.
+                if (!_unresolved.TryGetValue(entry.Seq, out var live) || live != r || r.Seq != entry.Seq || deadline != r.Deadline || r.Abandoned)
                 {
                     continue;
                 }
@@ -134,7 +161,7 @@ internal sealed partial class OutboundLink : IAsyncDisposable
                     // The server has it and judges a full queue by the same timeout: wait a little for its verdict.
                     r.InGrace = true;
                     r.Deadline = now + (long)(_owner.Options.HelloTimeout.TotalSeconds * _owner.Time.TimestampFrequency);
-                    _deadlines.Enqueue(r, r.Deadline);
+                    EnqueueDeadlineLocked(r);
                 }
                 else
                 {
@@ -200,6 +227,9 @@ internal sealed partial class OutboundLink : IAsyncDisposable
         _stopping.Dispose();
     }
 }
+
+/// <summary>A request's place in the deadline heap, under the sequence number it had when it was put there.</summary>
+internal readonly record struct DeadlineEntry(PendingRequest Request, ulong Seq);
 
 /// <summary>What became of a request.</summary>
 internal readonly record struct Outcome(OutcomeKind Kind, PortsErrorCode Code, string? Message, PortId Port, Exception? Error, bool Taken)

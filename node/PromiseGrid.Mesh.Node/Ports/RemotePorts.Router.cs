@@ -1,3 +1,4 @@
+using MessagePack;
 using PromiseGrid.Mesh.Identity;
 using PromiseGrid.Mesh.Kernel;
 using PromiseGrid.Mesh.Ports;
@@ -12,36 +13,50 @@ public sealed partial class RemotePorts : IPortRouter
     {
         var home = message.DestPort!.Ref.Home;
         var link = GetLink(home);
+        var pooled = _requests.Rent(PortsFrameType.Deliver, awaited: true);
         ForwardPlan plan;
         lock (_kernel.Sync)
         {
-            plan = _kernel.BeginForwardLocked(message, home);
+            plan = _kernel.BeginForwardLocked(message, home, pooled.SparePlan);
         }
 
         timeout ??= Options.DefaultSendTimeout;
-        var request = new PendingRequest(PortsFrameType.Deliver) { Message = message, Plan = plan };
-        var result = request.AsPlainValueTask();
         if (!plan.NeedsGrants)
         {
-            // Encoded outside every lock; the link only stamps the sequence number.
-            link.Submit(request, EncodeDeliver(message, plan, TimeoutMilliseconds(timeout)), timeout, cancellationToken);
+            // A pooled request and plan, the frame encoded into the request's own buffer outside
+            // every lock; the link only stamps the sequence number.
+            pooled.SparePlan = plan;
+            pooled.Message = message;
+            pooled.Plan = plan;
+            var result = pooled.AsPlainValueTask();
+            link.Submit(pooled, EncodeDeliver(pooled, TimeoutMilliseconds(timeout)), timeout, cancellationToken);
+            return result;
         }
         else
         {
-            link.Submit(request, null, timeout, cancellationToken);
+            // Used once: the grants run alongside and may still look at it after it is settled.
+            // The pooled request (which may have lent its plan) is not returned: the GC takes it.
+            var request = new PendingRequest(PortsFrameType.Deliver) { Message = message, Plan = plan };
+            var result = request.AsPlainValueTask();
+            link.Submit(request, default, timeout, cancellationToken);
             _ = GrantThenReleaseAsync(link, request);
+            return result;
         }
-
-        return result;
     }
 
     private static uint TimeoutMilliseconds(TimeSpan? timeout) =>
         timeout is { } t && t != Timeout.InfiniteTimeSpan ? (uint)Math.Clamp(t.TotalMilliseconds, 1, uint.MaxValue) : 0;
 
-    private byte[] EncodeDeliver(PortMessage message, ForwardPlan plan, uint timeoutMs)
+    /// <summary>Encodes the deliver frame of <paramref name="request"/> into its own buffer.</summary>
+    private ArraySegment<byte> EncodeDeliver(PendingRequest request, uint timeoutMs)
     {
-        var envelope = PortKernel.ToEnvelope(message, plan, Time.GetUtcNow().ToUnixTimeMilliseconds());
-        return PortsFrameCodec.EncodeDeliver(0, timeoutMs, envelope);
+        var message = request.Message!;
+        var buffer = request.Buffer(message.Payload.Length + 256);
+        var w = new MessagePackWriter(buffer);
+        PortsFrameCodec.WriteDeliverHeader(ref w, 0, timeoutMs);
+        PortKernel.WriteEnvelope(ref w, message, request.Plan!, Time.GetUtcNow().ToUnixTimeMilliseconds());
+        w.Flush();
+        return buffer.Frame();
     }
 
     /// <summary>
@@ -89,7 +104,7 @@ public sealed partial class RemotePorts : IPortRouter
             timeoutMs = (uint)Math.Clamp((request.Deadline - Time.GetTimestamp()) * 1000 / Time.TimestampFrequency, 1, uint.MaxValue);
         }
 
-        byte[] deliver;
+        ArraySegment<byte> deliver;
         lock (_kernel.Sync)
         {
             if (request.Message!.DestPort is null)
@@ -98,7 +113,7 @@ public sealed partial class RemotePorts : IPortRouter
                 return;
             }
 
-            deliver = EncodeDeliver(request.Message, plan, timeoutMs);
+            deliver = EncodeDeliver(request, timeoutMs);
         }
 
         link.SetFrame(request, deliver);
@@ -161,9 +176,12 @@ public sealed partial class RemotePorts : IPortRouter
                         _kernel.MarkRemotePortsDeadLocked(link.Peer, [request.Message!.DestPort!.Ref.Id]);
                     }
 
-                    foreach (var grant in _kernel.CompleteForwardLocked(request.Message!, request.Plan!, outcome.Taken) ?? [])
+                    if (_kernel.CompleteForwardLocked(request.Message!, request.Plan!, outcome.Taken) is { } grants)
                     {
-                        (revoke ??= []).Add((grant, request.Plan!.Destination));
+                        foreach (var grant in grants)
+                        {
+                            (revoke ??= []).Add((grant, request.Plan!.Destination));
+                        }
                     }
                 }
             }
@@ -195,6 +213,7 @@ public sealed partial class RemotePorts : IPortRouter
                 OutcomeKind.Nacked => ToException(link.Peer, outcome.Code, outcome.Message ?? string.Empty),
                 _ => outcome.Error,
             });
+            request.ReleaseByLink();
         }
 
         Interlocked.Add(ref _acked, acked);

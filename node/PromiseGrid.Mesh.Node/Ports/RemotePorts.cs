@@ -35,6 +35,9 @@ public sealed partial class RemotePorts : IAsyncDisposable
     private readonly Dictionary<PeerId, List<Multiaddr>> _preferred = [];
     private readonly Dictionary<PeerId, long> _holderAbsentSince = [];
     private readonly CancellationTokenSource _stopping = new();
+    private readonly RequestPool _requests = new();
+    private readonly ParkedDeliverPool _parked = new();
+    private OutboundLink? _lastLink;
     private ITimer? _sweep;
     private long _lastLeaseCheck;
     private long _sent;
@@ -68,6 +71,12 @@ public sealed partial class RemotePorts : IAsyncDisposable
     internal ILoggerFactory LoggerFactory { get; }
 
     internal PortKernel Kernel => _kernel;
+
+    /// <summary>Reused requests of the links (the steady path of a deliver allocates none).</summary>
+    internal RequestPool Requests => _requests;
+
+    /// <summary>Reused waits of delivers to full ports (the serving side).</summary>
+    internal ParkedDeliverPool ParkedDelivers => _parked;
 
     internal CancellationToken Stopping => _stopping.Token;
 
@@ -209,6 +218,12 @@ public sealed partial class RemotePorts : IAsyncDisposable
 
     internal OutboundLink GetLink(PeerId peer)
     {
+        // Most sends go to the node the previous one went to: no lock for those.
+        if (Volatile.Read(ref _lastLink) is { } last && last.Peer == peer)
+        {
+            return last;
+        }
+
         lock (_linksGate)
         {
             if (!_links.TryGetValue(peer, out var link))
@@ -216,6 +231,7 @@ public sealed partial class RemotePorts : IAsyncDisposable
                 _links.Add(peer, link = new OutboundLink(this, peer));
             }
 
+            Volatile.Write(ref _lastLink, link);
             return link;
         }
     }

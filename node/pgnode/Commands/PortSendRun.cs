@@ -71,6 +71,21 @@ internal sealed class PortSendRun(PortTask task, PortName destination, PortSendS
         using var stopReplies = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var replyLoop = settings.Request ? ReceiveRepliesAsync(replyPort, stopReplies.Token) : Task.CompletedTask;
 
+        var started = Stopwatch.GetTimestamp();
+        var sent = settings.Request
+            ? await RunRequestsAsync(replyPort, cancellationToken)
+            : await RunOneWayAsync(cancellationToken);
+
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        await stopReplies.CancelAsync();
+        await replyLoop;
+
+        return Summarize(sent, settings.Request ? _replied : _acked, elapsed);
+    }
+
+    /// <summary>Requests: one task per message, which completes when its reply arrives.</summary>
+    private async Task<int> RunRequestsAsync(PortName replyPort, CancellationToken cancellationToken)
+    {
         var inFlight = new Queue<Task>();
         var started = Stopwatch.GetTimestamp();
         var sent = 0;
@@ -102,11 +117,7 @@ internal sealed class PortSendRun(PortTask task, PortName destination, PortSendS
             await inFlight.Dequeue();
         }
 
-        var elapsed = Stopwatch.GetElapsedTime(started);
-        await stopReplies.CancelAsync();
-        await replyLoop;
-
-        return Summarize(sent, settings.Request ? _replied : _acked, elapsed);
+        return sent;
     }
 
     private PortSendSummary Summarize(int sent, int completed, TimeSpan elapsed)
@@ -121,6 +132,79 @@ internal sealed class PortSendRun(PortTask task, PortName destination, PortSendS
             elapsed > TimeSpan.Zero ? completed / elapsed.TotalSeconds : 0,
             Percentile(latencies, 0.50),
             Percentile(latencies, 0.99));
+    }
+
+    /// <summary>
+    /// One-way messages: the send calls' own awaitables in a ring of the window's size, taken in
+    /// send order, so the load generator adds no task and no thread hand-off per message.
+    /// Acknowledgements are settled in send order, so a message's latency is taken when this loop
+    /// sees its acknowledgement: at once if it is waiting for it, else before the next send.
+    /// </summary>
+    private async Task<int> RunOneWayAsync(CancellationToken cancellationToken)
+    {
+        var window = Math.Min(settings.Window, settings.Count);
+        var ring = new ValueTask[window];
+        var issued = new long[window];
+        var started = Stopwatch.GetTimestamp();
+        var sent = 0;
+        var done = 0;
+        try
+        {
+            for (var i = 0; i < settings.Count && !cancellationToken.IsCancellationRequested; i++)
+            {
+                while (done < sent && (sent - done >= window || ring[done % window].IsCompleted))
+                {
+                    await CompleteAsync(done++);
+                }
+
+                if (settings.Rate > 0)
+                {
+                    await PaceAsync(started, i, cancellationToken);
+                }
+
+                issued[i % window] = Stopwatch.GetTimestamp();
+                ring[i % window] = Send(i, cancellationToken);
+                sent++;
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Interrupted while pacing: report what was sent.
+        }
+
+        while (done < sent)
+        {
+            await CompleteAsync(done++);
+        }
+
+        return sent;
+
+        async ValueTask CompleteAsync(int index)
+        {
+            try
+            {
+                await ring[index % window];
+                _acked++;
+                _latency[index] = Math.Max(1, Stopwatch.GetTimestamp() - issued[index % window]);
+            }
+            catch (Exception e)
+            {
+                ReportFailure(index, e);
+            }
+        }
+    }
+
+    /// <summary>Issues one-way message <paramref name="index"/>; a send that fails at once fails its awaitable.</summary>
+    private ValueTask Send(int index, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return task.SendMessageAsync(PortMessage.Create(destination, settings.Payload(index), index), settings.Timeout, cancellationToken);
+        }
+        catch (Exception e)
+        {
+            return ValueTask.FromException(e);
+        }
     }
 
     /// <summary>

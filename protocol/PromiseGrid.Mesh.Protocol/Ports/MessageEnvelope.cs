@@ -7,9 +7,18 @@ namespace PromiseGrid.Mesh.Ports;
 /// <see cref="PortRef"/> instead of task-local names. Header: destination (and the right it
 /// travels on), reply port with its disposition, message id, protocol id, flags. Body: inline
 /// payload, port descriptors, out-of-line regions. Trailer: sender, per-port sequence, time.
+/// A value (decoding one allocates nothing for the envelope itself): pass it with <c>in</c>.
 /// </summary>
-public sealed record MessageEnvelope
+public readonly record struct MessageEnvelope
 {
+    private readonly IReadOnlyList<PortDescriptorEnvelope>? _ports;
+    private readonly IReadOnlyList<ReadOnlyMemory<byte>>? _outOfLine;
+
+    /// <summary>An envelope with no ports and no out-of-line regions; set the destination.</summary>
+    public MessageEnvelope()
+    {
+    }
+
     /// <summary>Destination port.</summary>
     public required PortRef Destination { get; init; }
 
@@ -35,10 +44,10 @@ public sealed record MessageEnvelope
     public ReadOnlyMemory<byte> Payload { get; init; }
 
     /// <summary>Port descriptors (rights carried in the body).</summary>
-    public IReadOnlyList<PortDescriptorEnvelope> Ports { get; init; } = [];
+    public IReadOnlyList<PortDescriptorEnvelope> Ports { get => _ports ?? []; init => _ports = value; }
 
     /// <summary>Out-of-line regions.</summary>
-    public IReadOnlyList<ReadOnlyMemory<byte>> OutOfLine { get; init; } = [];
+    public IReadOnlyList<ReadOnlyMemory<byte>> OutOfLine { get => _outOfLine ?? []; init => _outOfLine = value; }
 
     /// <summary>Trailer stamped by the sending kernel.</summary>
     public TrailerEnvelope Trailer { get; init; }

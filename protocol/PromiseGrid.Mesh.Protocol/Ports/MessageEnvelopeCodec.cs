@@ -19,7 +19,7 @@ public static class MessageEnvelopeCodec
     private static readonly MessagePackSecurity DefaultSecurity = MessagePackSecurity.UntrustedData.WithMaximumObjectGraphDepth(MessageCodecOptions.Default.MaxDepth);
 
     /// <summary>Encodes to a new array.</summary>
-    public static byte[] Encode(MessageEnvelope envelope)
+    public static byte[] Encode(in MessageEnvelope envelope)
     {
         var buffer = new ArrayBufferWriter<byte>(256 + envelope.Payload.Length);
         Encode(envelope, buffer);
@@ -27,48 +27,73 @@ public static class MessageEnvelopeCodec
     }
 
     /// <summary>Encodes into <paramref name="output"/>.</summary>
-    public static void Encode(MessageEnvelope envelope, IBufferWriter<byte> output)
+    public static void Encode(in MessageEnvelope envelope, IBufferWriter<byte> output)
     {
-        ArgumentNullException.ThrowIfNull(envelope);
         var w = new MessagePackWriter(output);
+        ReadOnlySpan<PortDescriptorEnvelope> ports = envelope.Ports is PortDescriptorEnvelope[] array ? array : [.. envelope.Ports];
+        ReadOnlySpan<ReadOnlyMemory<byte>> regions = envelope.OutOfLine is ReadOnlyMemory<byte>[] ool ? ool : [.. envelope.OutOfLine];
+        Write(
+            ref w, envelope.Destination, envelope.DestinationType, envelope.Reply, envelope.ReplyType, envelope.MessageId,
+            envelope.ProtocolId.Span, envelope.Flags, envelope.Payload.Span, ports, regions, envelope.Trailer);
+        w.Flush();
+    }
+
+    /// <summary>
+    /// Writes an envelope from its parts, as <see cref="Encode(in MessageEnvelope, IBufferWriter{byte})"/>
+    /// would write the <see cref="MessageEnvelope"/> holding them: for a sender that has the parts
+    /// at hand and no reason to build the object.
+    /// </summary>
+    public static void Write(
+        ref MessagePackWriter w,
+        PortRef destination,
+        PortDisposition destinationType,
+        PortRef? reply,
+        PortDisposition replyType,
+        int messageId,
+        ReadOnlySpan<byte> protocolId,
+        MessageFlags flags,
+        ReadOnlySpan<byte> payload,
+        ReadOnlySpan<PortDescriptorEnvelope> ports,
+        ReadOnlySpan<ReadOnlyMemory<byte>> outOfLine,
+        in TrailerEnvelope trailer)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
         w.WriteArrayHeader(EnvelopeFields);
-        WritePortRef(ref w, envelope.Destination);
-        w.Write((byte)envelope.DestinationType);
-        WritePortRef(ref w, envelope.Reply);
-        w.Write((byte)envelope.ReplyType);
-        w.Write(envelope.MessageId);
-        w.Write(envelope.ProtocolId.Span);
-        w.Write((uint)envelope.Flags);
-        w.Write(envelope.Payload.Span);
-        w.WriteArrayHeader(envelope.Ports.Count);
-        foreach (var p in envelope.Ports)
+        WritePortRef(ref w, destination);
+        w.Write((byte)destinationType);
+        WritePortRef(ref w, reply);
+        w.Write((byte)replyType);
+        w.Write(messageId);
+        w.Write(protocolId);
+        w.Write((uint)flags);
+        w.Write(payload);
+        w.WriteArrayHeader(ports.Length);
+        foreach (var p in ports)
         {
             w.WriteArrayHeader(2);
             WritePortRef(ref w, p.Port);
             w.Write((byte)p.Type);
         }
 
-        w.WriteArrayHeader(envelope.OutOfLine.Count);
-        foreach (var region in envelope.OutOfLine)
+        w.WriteArrayHeader(outOfLine.Length);
+        foreach (var region in outOfLine)
         {
             w.Write(region.Span);
         }
 
-        var t = envelope.Trailer;
         w.WriteArrayHeader(4);
-        if (t.SenderNode is null)
+        if (trailer.SenderNode is null)
         {
             w.WriteNil();
         }
         else
         {
-            w.Write(t.SenderNode.Bytes);
+            w.Write(trailer.SenderNode.Bytes);
         }
 
-        w.Write(t.SenderTask);
-        w.Write(t.Sequence);
-        w.Write(t.TimestampUnixMilliseconds);
-        w.Flush();
+        w.Write(trailer.SenderTask);
+        w.Write(trailer.Sequence);
+        w.Write(trailer.TimestampUnixMilliseconds);
     }
 
     /// <summary>Decodes one envelope that fills <paramref name="bytes"/> exactly.</summary>
@@ -100,7 +125,143 @@ public static class MessageEnvelopeCodec
         }
     }
 
-    private static MessageEnvelope ReadEnvelope(ref MessagePackReader r, MessagePackSecurity security, MessageCodecOptions options)
+    /// <summary>
+    /// Decodes one envelope that fills <paramref name="bytes"/> exactly, copying its byte fields
+    /// (payload, protocol id, out-of-line regions) so the result does not refer to
+    /// <paramref name="bytes"/>, which may be a pipe's buffer.
+    /// </summary>
+    /// <exception cref="MessageTooLargeException">The input is larger than <see cref="MessageCodecOptions.MaxEncodedSize"/>.</exception>
+    /// <exception cref="InvalidFormatException">Malformed, too deep, trailing bytes, or a field breaks a limit.</exception>
+    public static MessageEnvelope DecodeCopy(in ReadOnlySequence<byte> bytes, MessageCodecOptions? options = null)
+    {
+        options ??= MessageCodecOptions.Default;
+        if (bytes.Length > options.MaxEncodedSize)
+        {
+            throw new MessageTooLargeException("encoded envelope", bytes.Length, options.MaxEncodedSize);
+        }
+
+        var security = options == MessageCodecOptions.Default ? DefaultSecurity : MessagePackSecurity.UntrustedData.WithMaximumObjectGraphDepth(options.MaxDepth);
+        var r = new MessagePackReader(bytes);
+        try
+        {
+            var envelope = ReadEnvelope(ref r, security, options, copy: true);
+            if (!r.End)
+            {
+                throw new InvalidFormatException("trailing bytes after the message envelope");
+            }
+
+            return envelope;
+        }
+        catch (Exception e) when (e is MessagePackSerializationException or EndOfStreamException or InsufficientExecutionStackException or OverflowException or ArgumentException)
+        {
+            throw new InvalidFormatException("malformed message envelope: " + e.Message, e);
+        }
+    }
+
+    /// <summary>
+    /// Reads an envelope of the usual shape (bin fields, no port descriptors, no out-of-line
+    /// regions) with the default limits from a span, in one pass, copying its byte fields: the
+    /// same result as <see cref="DecodeCopy"/>. False for anything else, which
+    /// <see cref="DecodeCopy"/> then reads (or refuses).
+    /// </summary>
+    internal static bool TryReadSimple(ref MessagePackSpanReader r, int encodedLength, out MessageEnvelope envelope)
+    {
+        envelope = default;
+        var options = MessageCodecOptions.Default;
+        if (encodedLength > options.MaxEncodedSize
+            || !r.TryReadArrayHeader(out var fields) || fields != EnvelopeFields
+            || !TryReadSimplePortRef(ref r, out var destination) || destination is null
+            || !TryReadSimpleType(ref r, out var destinationType))
+        {
+            return false;
+        }
+
+        PortRef? reply = null;
+        if (!r.TryReadNil() && (!TryReadSimplePortRef(ref r, out reply) || reply is null))
+        {
+            return false;
+        }
+
+        if (!TryReadSimpleType(ref r, out var replyType)
+            || !r.TryReadInt32(out var messageId)
+            || !r.TryReadBinary(out var protocolId) || protocolId.Length > options.MaxProtocolIdLength
+            || !r.TryReadUInt32(out var flags)
+            || !r.TryReadBinary(out var payload)
+            || !r.TryReadArrayHeader(out var ports) || ports != 0
+            || !r.TryReadArrayHeader(out var regions) || regions != 0
+            || !r.TryReadArrayHeader(out var trailerFields) || trailerFields != 4)
+        {
+            return false;
+        }
+
+        PeerId? sender = null;
+        if (!r.TryReadNil() && (!r.TryReadBinary(out var senderBytes) || !TryReadPeer(senderBytes, out sender)))
+        {
+            return false;
+        }
+
+        if (!r.TryReadUInt64(out var senderTask) || !r.TryReadUInt64(out var sequence) || !r.TryReadInt64(out var time))
+        {
+            return false;
+        }
+
+        envelope = new MessageEnvelope
+        {
+            Destination = destination,
+            DestinationType = destinationType,
+            Reply = reply,
+            ReplyType = replyType,
+            MessageId = messageId,
+            ProtocolId = protocolId.IsEmpty ? ReadOnlyMemory<byte>.Empty : protocolId.ToArray(),
+            Flags = (MessageFlags)flags,
+            Payload = payload.IsEmpty ? ReadOnlyMemory<byte>.Empty : payload.ToArray(),
+            Trailer = new TrailerEnvelope(sender, senderTask, sequence, time),
+        };
+        return true;
+    }
+
+    private static bool TryReadSimplePortRef(ref MessagePackSpanReader r, out PortRef? reference)
+    {
+        reference = null;
+        if (!r.TryReadArrayHeader(out var fields) || fields != 2
+            || !r.TryReadBinary(out var home) || !TryReadPeer(home, out var peer)
+            || !r.TryReadBinary(out var id) || id.Length != PortId.Size)
+        {
+            return false;
+        }
+
+        reference = RecentPortRef(peer!, PortId.Read(id));
+        return true;
+    }
+
+    private static bool TryReadSimpleType(ref MessagePackSpanReader r, out PortDisposition type)
+    {
+        type = 0;
+        if (!r.TryReadByte(out var value) || (value != 0 && (value < (byte)PortDisposition.MoveReceive || value > (byte)PortDisposition.MakeSendOnce)))
+        {
+            return false;
+        }
+
+        type = (PortDisposition)value;
+        return true;
+    }
+
+    /// <summary>A peer id from its bytes, or false if they are not one (the general decoder then makes the error).</summary>
+    private static bool TryReadPeer(ReadOnlySpan<byte> bytes, out PeerId? peer)
+    {
+        try
+        {
+            peer = ReadPeer(bytes);
+            return true;
+        }
+        catch (Exception e) when (e is MeshException or ArgumentException or FormatException or OverflowException)
+        {
+            peer = null;
+            return false;
+        }
+    }
+
+    private static MessageEnvelope ReadEnvelope(ref MessagePackReader r, MessagePackSecurity security, MessageCodecOptions options, bool copy = false)
     {
         security.DepthStep(ref r);
         ExpectArray(ref r, EnvelopeFields, "envelope");
@@ -109,14 +270,14 @@ public static class MessageEnvelopeCodec
         var reply = ReadPortRef(ref r, security);
         var replyType = ReadType(ref r);
         var messageId = r.ReadInt32();
-        var protocolId = ReadBytes(ref r);
+        var protocolId = ReadBytes(ref r, copy);
         if (protocolId.Length > options.MaxProtocolIdLength)
         {
             throw new InvalidFormatException($"protocol id of {protocolId.Length} bytes exceeds {options.MaxProtocolIdLength}");
         }
 
         var flags = (MessageFlags)r.ReadUInt32();
-        var payload = ReadBytes(ref r);
+        var payload = ReadBytes(ref r, copy);
 
         security.DepthStep(ref r);
         var portCount = r.ReadArrayHeader();
@@ -125,7 +286,7 @@ public static class MessageEnvelopeCodec
             throw new InvalidFormatException($"{portCount} port descriptors exceed {options.MaxPorts}");
         }
 
-        var ports = new PortDescriptorEnvelope[portCount];
+        var ports = portCount == 0 ? [] : new PortDescriptorEnvelope[portCount];
         for (var i = 0; i < portCount; i++)
         {
             security.DepthStep(ref r);
@@ -143,10 +304,10 @@ public static class MessageEnvelopeCodec
             throw new InvalidFormatException($"{oolCount} out-of-line regions exceed {options.MaxOutOfLine}");
         }
 
-        var ool = new ReadOnlyMemory<byte>[oolCount];
+        var ool = oolCount == 0 ? [] : new ReadOnlyMemory<byte>[oolCount];
         for (var i = 0; i < oolCount; i++)
         {
-            ool[i] = ReadBytes(ref r);
+            ool[i] = ReadBytes(ref r, copy);
         }
 
         r.Depth--;
@@ -207,7 +368,32 @@ public static class MessageEnvelopeCodec
         var peer = ReadPeer(ReadBytes(ref r).Span);
         var id = PortId.Read(ReadBytes(ref r).Span);
         r.Depth--;
-        return new PortRef(peer, id);
+        return RecentPortRef(peer, id);
+    }
+
+    [ThreadStatic]
+    private static PortRef?[]? t_recentRefs;
+
+    /// <summary>
+    /// The reference to <paramref name="id"/> at <paramref name="home"/>: a stream of messages names
+    /// the same few ports over and over (destination, reply port), so the last few made on this
+    /// thread are reused (a <see cref="PortRef"/> is immutable).
+    /// </summary>
+    private static PortRef RecentPortRef(PeerId home, PortId id)
+    {
+        var recent = t_recentRefs ??= new PortRef?[4];
+        foreach (var known in recent)
+        {
+            if (known is not null && known.Id == id && ReferenceEquals(known.Home, home))
+            {
+                return known;
+            }
+        }
+
+        var reference = new PortRef(home, id);
+        Array.Copy(recent, 0, recent, 1, recent.Length - 1);
+        recent[0] = reference;
+        return reference;
     }
 
     [ThreadStatic]
@@ -245,10 +431,15 @@ public static class MessageEnvelopeCodec
         return (PortDisposition)value;
     }
 
-    private static ReadOnlyMemory<byte> ReadBytes(ref MessagePackReader r)
+    private static ReadOnlyMemory<byte> ReadBytes(ref MessagePackReader r, bool copy = false)
     {
         var sequence = r.ReadBytes() ?? throw new InvalidFormatException("expected bytes, found nil");
-        return sequence.IsSingleSegment ? sequence.First : sequence.ToArray();
+        if (sequence.IsEmpty)
+        {
+            return ReadOnlyMemory<byte>.Empty;
+        }
+
+        return !copy && sequence.IsSingleSegment ? sequence.First : sequence.ToArray();
     }
 
     private static void ExpectArray(ref MessagePackReader r, int count, string what)

@@ -48,18 +48,42 @@ public static class PortsFrameCodec
     }
 
     /// <summary>Encodes a deliver frame with the envelope written in place (no intermediate copy of the envelope).</summary>
-    public static byte[] EncodeDeliver(ulong seq, uint timeoutMilliseconds, MessageEnvelope envelope)
+    public static byte[] EncodeDeliver(ulong seq, uint timeoutMilliseconds, in MessageEnvelope envelope)
     {
-        ArgumentNullException.ThrowIfNull(envelope);
         var body = Scratch();
         var w = new MessagePackWriter(body);
-        w.WriteArrayHeader(4);
-        w.Write((byte)PortsFrameType.Deliver);
-        w.WriteUInt64(seq);
-        w.Write(timeoutMilliseconds);
+        WriteDeliverHeader(ref w, seq, timeoutMilliseconds);
         w.Flush();
         MessageEnvelopeCodec.Encode(envelope, body);
         return Prefix(body);
+    }
+
+    /// <summary>
+    /// Writes the start of a deliver frame's body: the array header, the type, the sequence number
+    /// (full width, so <see cref="SetSeq"/> can set it later) and the timeout. The envelope
+    /// (<see cref="MessageEnvelopeCodec.Write"/>) must follow as the fourth element.
+    /// </summary>
+    public static void WriteDeliverHeader(ref MessagePackWriter writer, ulong seq, uint timeoutMilliseconds)
+    {
+        writer.WriteArrayHeader(4);
+        writer.Write((byte)PortsFrameType.Deliver);
+        writer.WriteUInt64(seq);
+        writer.Write(timeoutMilliseconds);
+    }
+
+    /// <summary>Room to leave before a frame body written in place, for its length prefix (<see cref="PrefixInPlace"/>).</summary>
+    public const int MaxPrefixLength = 9;
+
+    /// <summary>
+    /// Frames a body written at <c>buffer[MaxPrefixLength..]</c>: writes its length prefix right
+    /// before it and returns the offset where the frame starts.
+    /// </summary>
+    public static int PrefixInPlace(Span<byte> buffer, int bodyLength)
+    {
+        var prefix = Varint.GetLength((ulong)bodyLength);
+        var start = MaxPrefixLength - prefix;
+        Varint.Write(buffer[start..], (ulong)bodyLength);
+        return start;
     }
 
     /// <summary>
@@ -68,15 +92,14 @@ public static class PortsFrameCodec
     /// built before its number is known (outside the sender's lock) and numbered afterwards.
     /// </summary>
     /// <exception cref="ArgumentException">Not a request frame from this encoder.</exception>
-    public static void SetSeq(byte[] frame, ulong seq)
+    public static void SetSeq(Span<byte> frame, ulong seq)
     {
-        ArgumentNullException.ThrowIfNull(frame);
         if (!Varint.TryRead(frame, out _, out var prefix) || frame.Length < prefix + 11 || frame[prefix + 2] != 0xcf)
         {
             throw new ArgumentException("not an encoded request frame", nameof(frame));
         }
 
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(frame.AsSpan(prefix + 3), seq);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(frame[(prefix + 3)..], seq);
     }
 
     /// <summary>Encodes one frame, length prefix included, into <paramref name="output"/>.</summary>
@@ -138,24 +161,56 @@ public static class PortsFrameCodec
             }
 
             var type = (PortsFrameType)r.ReadByte();
-            PortsFrame frame = type switch
+            PortsFrame frame;
+            switch (type)
             {
-                PortsFrameType.Hello => Expect(count, 4, type, ref r, static (ref MessagePackReader x) => new HelloFrame(x.ReadUInt32(), x.ReadUInt64(), x.ReadUInt64())),
-                PortsFrameType.Deliver => ReadDeliver(count, body, ref r),
-                PortsFrameType.Grant or PortsFrameType.Ungrant => Expect(count, 5, type, ref r, (ref MessagePackReader x) =>
-                    new GrantFrame(x.ReadUInt64(), ReadPortId(ref x), ReadPeer(ref x), ReadRightType(ref x), type == PortsFrameType.Ungrant)),
-                PortsFrameType.Release => Expect(count, 5, type, ref r, static (ref MessagePackReader x) =>
-                    new ReleaseFrame(x.ReadUInt64(), ReadPortId(ref x), x.ReadUInt32(), x.ReadUInt32())),
-                PortsFrameType.Lookup => Expect(count, 4, type, ref r, static (ref MessagePackReader x) =>
-                    new LookupFrame(x.ReadUInt64(), x.TryReadNil() ? null : ReadPortId(ref x), ReadName(ref x))),
-                PortsFrameType.PortDead => Expect(count, 3, type, ref r, (ref MessagePackReader x) => ReadPortDead(ref x, security)),
-                PortsFrameType.Confirm => Expect(count, 2, type, ref r, static (ref MessagePackReader x) => new ConfirmFrame(x.ReadUInt64())),
-                PortsFrameType.Welcome => Expect(count, 7, type, ref r, (ref MessagePackReader x) => ReadWelcome(ref x, security)),
-                PortsFrameType.Ack => Expect(count, 2, type, ref r, (ref MessagePackReader x) => new AckFrame(ReadRanges(ref x, security))),
-                PortsFrameType.Nack => Expect(count, 4, type, ref r, static (ref MessagePackReader x) => ReadNack(ref x)),
-                PortsFrameType.Result => Expect(count, 3, type, ref r, static (ref MessagePackReader x) => new ResultFrame(x.ReadUInt64(), ReadPortId(ref x))),
-                _ => throw new InvalidFormatException($"unknown ports frame type {(byte)type}"),
-            };
+                case PortsFrameType.Hello:
+                    Expect(count, 4, type);
+                    frame = new HelloFrame(r.ReadUInt32(), r.ReadUInt64(), r.ReadUInt64());
+                    break;
+                case PortsFrameType.Deliver:
+                    frame = ReadDeliver(count, body, ref r);
+                    break;
+                case PortsFrameType.Grant or PortsFrameType.Ungrant:
+                    Expect(count, 5, type);
+                    frame = new GrantFrame(r.ReadUInt64(), ReadPortId(ref r), ReadPeer(ref r), ReadRightType(ref r), type == PortsFrameType.Ungrant);
+                    break;
+                case PortsFrameType.Release:
+                    Expect(count, 5, type);
+                    frame = new ReleaseFrame(r.ReadUInt64(), ReadPortId(ref r), r.ReadUInt32(), r.ReadUInt32());
+                    break;
+                case PortsFrameType.Lookup:
+                    Expect(count, 4, type);
+                    frame = new LookupFrame(r.ReadUInt64(), r.TryReadNil() ? null : ReadPortId(ref r), ReadName(ref r));
+                    break;
+                case PortsFrameType.PortDead:
+                    Expect(count, 3, type);
+                    frame = ReadPortDead(ref r, security);
+                    break;
+                case PortsFrameType.Confirm:
+                    Expect(count, 2, type);
+                    frame = new ConfirmFrame(r.ReadUInt64());
+                    break;
+                case PortsFrameType.Welcome:
+                    Expect(count, 7, type);
+                    frame = ReadWelcome(ref r, security);
+                    break;
+                case PortsFrameType.Ack:
+                    Expect(count, 2, type);
+                    frame = new AckFrame(ReadRanges(ref r, security));
+                    break;
+                case PortsFrameType.Nack:
+                    Expect(count, 4, type);
+                    frame = ReadNack(ref r);
+                    break;
+                case PortsFrameType.Result:
+                    Expect(count, 3, type);
+                    frame = new ResultFrame(r.ReadUInt64(), ReadPortId(ref r));
+                    break;
+                default:
+                    throw new InvalidFormatException($"unknown ports frame type {(byte)type}");
+            }
+
             if (!r.End)
             {
                 throw new InvalidFormatException($"trailing bytes after a {type} frame");
@@ -169,16 +224,91 @@ public static class PortsFrameCodec
         }
     }
 
-    private delegate T FieldsReader<out T>(ref MessagePackReader r);
-
-    private static PortsFrame Expect(int count, int expected, PortsFrameType type, ref MessagePackReader r, FieldsReader<PortsFrame> read)
+    private static void Expect(int count, int expected, PortsFrameType type)
     {
         if (count != expected)
         {
             throw new InvalidFormatException($"{type} frame has {count} fields, expected {expected}");
         }
+    }
 
-        return read(ref r);
+    /// <summary>
+    /// The fast path for the commonest frame: reads a deliver whose envelope has the usual shape
+    /// (no port descriptors or out-of-line regions; see <see cref="MessageEnvelopeCodec.DecodeCopy"/>
+    /// for the result) in one pass over a contiguous body, copying only its byte fields. False for
+    /// any other frame or shape, and for anything malformed: <see cref="TryReadDeliver"/> and
+    /// <see cref="Decode"/> then read the frame and make the error, so this method never rejects.
+    /// </summary>
+    public static bool TryReadDeliverInPlace(ReadOnlySpan<byte> body, out ulong seq, out uint timeoutMilliseconds, out MessageEnvelope envelope)
+    {
+        seq = 0;
+        timeoutMilliseconds = 0;
+        envelope = default;
+        var r = new MessagePackSpanReader(body);
+        if (!r.TryReadArrayHeader(out var count) || count != 4
+            || !r.TryReadByte(out var type) || type != (byte)PortsFrameType.Deliver
+            || !r.TryReadUInt64(out var s)
+            || !r.TryReadUInt32(out var timeout))
+        {
+            return false;
+        }
+
+        if (!MessageEnvelopeCodec.TryReadSimple(ref r, r.Remaining, out var e) || !r.End)
+        {
+            return false;
+        }
+
+        seq = s;
+        timeoutMilliseconds = timeout;
+        envelope = e;
+        return true;
+    }
+
+    /// <summary>
+    /// Reads a deliver frame's fields in place, without copying the body: false if the body is
+    /// another type of frame (<see cref="Decode"/> reads those). <paramref name="envelope"/> is a
+    /// slice of <paramref name="body"/>, checked to be one well-formed MessagePack value.
+    /// </summary>
+    /// <exception cref="InvalidFormatException">A malformed deliver frame.</exception>
+    public static bool TryReadDeliver(in ReadOnlySequence<byte> body, out ulong seq, out uint timeoutMilliseconds, out ReadOnlySequence<byte> envelope)
+    {
+        seq = 0;
+        timeoutMilliseconds = 0;
+        envelope = default;
+        var r = new MessagePackReader(body);
+        try
+        {
+            Security.DepthStep(ref r);
+            var count = r.ReadArrayHeader();
+            if (count < 1)
+            {
+                return false;
+            }
+
+            var peek = r.CreatePeekReader();
+            if (peek.NextMessagePackType != MessagePackType.Integer || peek.ReadByte() != (byte)PortsFrameType.Deliver)
+            {
+                return false;
+            }
+
+            r.ReadByte();
+            Expect(count, 4, PortsFrameType.Deliver);
+            seq = r.ReadUInt64();
+            timeoutMilliseconds = r.ReadUInt32();
+            var start = r.Position;
+            r.Skip();
+            envelope = body.Slice(start, r.Position);
+            if (!r.End)
+            {
+                throw new InvalidFormatException("trailing bytes after a Deliver frame");
+            }
+
+            return true;
+        }
+        catch (Exception e) when (e is MessagePackSerializationException or EndOfStreamException or InsufficientExecutionStackException or OverflowException or ArgumentException)
+        {
+            throw new InvalidFormatException("malformed ports frame: " + e.Message, e);
+        }
     }
 
     private static DeliverFrame ReadDeliver(int count, ReadOnlyMemory<byte> body, ref MessagePackReader r)

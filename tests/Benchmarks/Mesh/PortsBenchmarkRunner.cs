@@ -9,7 +9,9 @@ namespace PromiseGrid.Mesh.Benchmarks.Mesh;
 /// for 64 B and 4 KiB messages, request/reply latency (one request in flight, and a window of 64),
 /// and raw <c>/perf/1.0.0</c> throughput to the same serving node as the ceiling. Prints a Markdown
 /// table of medians for docs/benchmarks.md.
-/// <c>dotnet run -c Release --project tests/Benchmarks -- ports [--count64 N] [--count4k N] [--requests N] [--repeat R]</c>
+/// <c>dotnet run -c Release --project tests/Benchmarks -- ports [--count64 N] [--count4k N] [--requests N] [--repeat R] [--pgnode DIR]</c>
+/// (<c>--pgnode</c>: run the pgnode.dll in DIR, such as a copy of an earlier build, to compare two builds on the same machine).
+/// With <c>--in-process</c>, both nodes run in this process instead (<see cref="PortsAllocationProbe"/>).
 /// </summary>
 internal static class PortsBenchmarkRunner
 {
@@ -17,11 +19,19 @@ internal static class PortsBenchmarkRunner
 
     public static async Task<int> RunAsync(string[] args)
     {
+        if (args.Contains("--in-process"))
+        {
+            return await PortsAllocationProbe.RunAsync(args);
+        }
+
         var count64 = IntArg(args, "--count64", 200_000);
         var count4k = IntArg(args, "--count4k", 50_000);
         var requests = IntArg(args, "--requests", 5_000);
         var repeat = IntArg(args, "--repeat", 3);
-        var pgnode = Path.Combine(FindRoot(), "node", "pgnode", "bin", "Release", "net10.0", "pgnode.dll");
+        var pgnodeDir = Array.IndexOf(args, "--pgnode") is var at and >= 0 && at + 1 < args.Length
+            ? args[at + 1]
+            : Path.Combine(FindRoot(), "node", "pgnode", "bin", "Release", "net10.0");
+        var pgnode = Path.Combine(pgnodeDir, "pgnode.dll");
         if (!File.Exists(pgnode))
         {
             Console.Error.WriteLine($"needs {pgnode} (dotnet build -c Release node/pgnode)");

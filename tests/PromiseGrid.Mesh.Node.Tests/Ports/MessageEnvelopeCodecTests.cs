@@ -113,7 +113,7 @@ public class MessageEnvelopeCodecTests
 
         // envelope > ports > descriptor > port reference is depth 4.
         Assert.Throws<InvalidFormatException>(() => MessageEnvelopeCodec.Decode(bytes, new MessageCodecOptions { MaxDepth = 3 }));
-        Assert.NotNull(MessageEnvelopeCodec.Decode(bytes, new MessageCodecOptions { MaxDepth = 4 }));
+        Assert.Single(MessageEnvelopeCodec.Decode(bytes, new MessageCodecOptions { MaxDepth = 4 }).Ports);
     }
 
     [Fact]

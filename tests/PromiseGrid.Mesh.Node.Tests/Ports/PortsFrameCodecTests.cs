@@ -67,6 +67,147 @@ public class PortsFrameCodecTests
     }
 
     [Fact]
+    public void TryReadDeliver_InPlace_ReadsTheFieldsAndSlicesTheEnvelope()
+    {
+        var envelope = new MessageEnvelope
+        {
+            Destination = new PortRef(TestPeers.Remote, Id),
+            Payload = "hello"u8.ToArray(),
+            Trailer = new TrailerEnvelope(TestPeers.Local, 9, 0, 1234),
+        };
+        var body = Body(PortsFrameCodec.EncodeDeliver(42, 1500, envelope));
+
+        // Split in two segments, as a pipe may hand it over.
+        var sequence = TwoSegments(body, body.Length / 2);
+        Assert.True(PortsFrameCodec.TryReadDeliver(sequence, out var seq, out var timeout, out var bytes));
+
+        Assert.Equal(42UL, seq);
+        Assert.Equal(1500U, timeout);
+        var decoded = MessageEnvelopeCodec.DecodeCopy(bytes);
+        Assert.Equal(envelope.Destination, decoded.Destination);
+        Assert.Equal("hello"u8.ToArray(), decoded.Payload.ToArray());
+        Assert.Equal(envelope.Trailer, decoded.Trailer);
+    }
+
+    public static TheoryData<string> SimpleEnvelopes() => ["plain", "reply", "negative-id", "big", "no-sender", "protocol-id", "empty"];
+
+    private static MessageEnvelope SimpleEnvelope(string kind) => kind switch
+    {
+        "reply" => new MessageEnvelope
+        {
+            Destination = new PortRef(TestPeers.Remote, Id),
+            DestinationType = PortDisposition.PortSendOnce,
+            Reply = new PortRef(TestPeers.Local, new PortId(7, 8)),
+            ReplyType = PortDisposition.PortSendOnce,
+            MessageId = 300,
+            Flags = MessageFlags.Complex,
+            Payload = "ping"u8.ToArray(),
+            Trailer = new TrailerEnvelope(TestPeers.Local, ulong.MaxValue, 5, -1),
+        },
+        "negative-id" => new MessageEnvelope { Destination = new PortRef(TestPeers.Remote, Id), MessageId = int.MinValue, Payload = new byte[] { 0 } },
+        "big" => new MessageEnvelope { Destination = new PortRef(TestPeers.Remote, Id), MessageId = 70000, Payload = Enumerable.Range(0, 70000).Select(i => (byte)i).ToArray(), Trailer = new TrailerEnvelope(TestPeers.Local, 1 << 20, 0, long.MaxValue) },
+        "no-sender" => new MessageEnvelope { Destination = new PortRef(TestPeers.Remote, Id), Payload = new byte[200], Trailer = new TrailerEnvelope(null, 3, 4, 5) },
+        "protocol-id" => new MessageEnvelope { Destination = new PortRef(TestPeers.Remote, Id), ProtocolId = new byte[40], Payload = new byte[3] },
+        "empty" => new MessageEnvelope { Destination = new PortRef(TestPeers.Remote, Id) },
+        _ => new MessageEnvelope { Destination = new PortRef(TestPeers.Remote, Id), Payload = new byte[64], MessageId = 12, Trailer = new TrailerEnvelope(TestPeers.Local, 9, 0, 1234) },
+    };
+
+    [Theory]
+    [MemberData(nameof(SimpleEnvelopes))]
+    public void TryReadDeliverInPlace_UsualShape_ReadsWhatTheGeneralDecoderReads(string kind)
+    {
+        var envelope = SimpleEnvelope(kind);
+        var body = Body(PortsFrameCodec.EncodeDeliver(0xfedcba9876543210, 30000, envelope));
+
+        Assert.True(PortsFrameCodec.TryReadDeliverInPlace(body, out var seq, out var timeout, out var quick));
+        Assert.True(PortsFrameCodec.TryReadDeliver(new ReadOnlySequence<byte>(body), out var seq2, out var timeout2, out var bytes));
+        var general = MessageEnvelopeCodec.DecodeCopy(bytes);
+
+        Assert.Equal(seq2, seq);
+        Assert.Equal(timeout2, timeout);
+        Assert.Equal(general.Destination, quick.Destination);
+        Assert.Equal(general.DestinationType, quick.DestinationType);
+        Assert.Equal(general.Reply, quick.Reply);
+        Assert.Equal(general.ReplyType, quick.ReplyType);
+        Assert.Equal(general.MessageId, quick.MessageId);
+        Assert.Equal(general.ProtocolId.ToArray(), quick.ProtocolId.ToArray());
+        Assert.Equal(general.Flags, quick.Flags);
+        Assert.Equal(general.Payload.ToArray(), quick.Payload.ToArray());
+        Assert.Empty(quick.Ports);
+        Assert.Empty(quick.OutOfLine);
+        Assert.Equal(general.Trailer, quick.Trailer);
+
+        // The payload is a copy: it outlives the buffer it was read from.
+        Array.Clear(body);
+        Assert.Equal(envelope.Payload.ToArray(), quick.Payload.ToArray());
+    }
+
+    [Fact]
+    public void TryReadDeliverInPlace_OtherShapesAndBadInput_LeftToTheGeneralDecoder()
+    {
+        var withPorts = new MessageEnvelope
+        {
+            Destination = new PortRef(TestPeers.Remote, Id),
+            Ports = [new(new PortRef(TestPeers.Local, Id), PortDisposition.PortSend)],
+        };
+        var withRegions = new MessageEnvelope { Destination = new PortRef(TestPeers.Remote, Id), OutOfLine = [new byte[3]] };
+        var plain = Body(PortsFrameCodec.EncodeDeliver(1, 0, SimpleEnvelope("plain")));
+        byte[] trailing = [.. plain, 0xc0];
+        var badType = Body(PortsFrameCodec.EncodeDeliver(1, 0, SimpleEnvelope("plain") with { DestinationType = (PortDisposition)99 }));
+
+        Assert.False(PortsFrameCodec.TryReadDeliverInPlace(Body(PortsFrameCodec.EncodeDeliver(1, 0, withPorts)), out _, out _, out _));
+        Assert.False(PortsFrameCodec.TryReadDeliverInPlace(Body(PortsFrameCodec.EncodeDeliver(1, 0, withRegions)), out _, out _, out _));
+        Assert.False(PortsFrameCodec.TryReadDeliverInPlace(Body(PortsFrameCodec.Encode(new ConfirmFrame(3))), out _, out _, out _));
+        Assert.False(PortsFrameCodec.TryReadDeliverInPlace(trailing, out _, out _, out _));
+        for (var cut = 0; cut < plain.Length; cut++)
+        {
+            Assert.False(PortsFrameCodec.TryReadDeliverInPlace(plain.AsSpan(0, cut), out _, out _, out _));
+        }
+
+        Assert.False(PortsFrameCodec.TryReadDeliverInPlace(badType, out _, out _, out _));
+    }
+
+    [Fact]
+    public void TryReadDeliver_AnotherFrame_ReturnsFalse()
+    {
+        var body = Body(PortsFrameCodec.Encode(new ConfirmFrame(12)));
+
+        Assert.False(PortsFrameCodec.TryReadDeliver(new ReadOnlySequence<byte>(body), out _, out _, out _));
+    }
+
+    [Fact]
+    public void TryReadDeliver_TrailingBytes_IsMalformed()
+    {
+        var envelope = new MessageEnvelope { Destination = new PortRef(TestPeers.Remote, Id) };
+        byte[] body = [.. Body(PortsFrameCodec.EncodeDeliver(1, 0, envelope)), 0xc0];
+
+        Assert.Throws<InvalidFormatException>(() => PortsFrameCodec.TryReadDeliver(new ReadOnlySequence<byte>(body), out _, out _, out _));
+    }
+
+    private static ReadOnlySequence<byte> TwoSegments(byte[] bytes, int split)
+    {
+        var first = new Segment(bytes.AsMemory(0, split), 0);
+        var second = first.Append(bytes.AsMemory(split));
+        return new ReadOnlySequence<byte>(first, 0, second, second.Memory.Length);
+    }
+
+    private sealed class Segment : ReadOnlySequenceSegment<byte>
+    {
+        public Segment(ReadOnlyMemory<byte> memory, long runningIndex)
+        {
+            Memory = memory;
+            RunningIndex = runningIndex;
+        }
+
+        public Segment Append(ReadOnlyMemory<byte> memory)
+        {
+            var next = new Segment(memory, RunningIndex + Memory.Length);
+            Next = next;
+            return next;
+        }
+    }
+
+    [Fact]
     public void Ranges_AreSortedAndMerged()
     {
         var ranges = Node.Ports.InboundLink.ToRanges([5, 1, 2, 3, 9, 10, 2, 7]);

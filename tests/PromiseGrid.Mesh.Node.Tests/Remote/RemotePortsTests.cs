@@ -55,6 +55,76 @@ public sealed class RemotePortsTests : MeshNodesFixture
     }
 
     [Fact]
+    public async Task SendsInRounds_PooledRequestsReused_EveryMessageOnceInOrder()
+    {
+        var (a, b, server, inbox, client) = await PairAsync(qlimit: 4096);
+        var send = await a.Ports.LookupAsync(client, b.PeerId, "inbox").AsTask().WaitAsync(Timeout);
+        const int rounds = 4;
+        const int each = 500;
+
+        for (var round = 0; round < rounds; round++)
+        {
+            var sends = new List<Task>(each);
+            for (var i = 0; i < each; i++)
+            {
+                sends.Add(client.SendMessageAsync(Text(send, $"m{round}", (round * each) + i), Timeout).AsTask());
+            }
+
+            await Task.WhenAll(sends).WaitAsync(Timeout);
+
+            // Every request of the round goes back to the pool (once the link has settled it too).
+            var pool = a.Ports.Requests;
+            await EventuallyAsync(() => pool.Count == pool.Created, "every request is back in the pool");
+        }
+
+        // Never more requests than were in flight at once: the later rounds took them again.
+        Assert.InRange(a.Ports.Requests.Created, 1, each);
+        for (var id = 0; id < rounds * each; id++)
+        {
+            var m = await ReceiveAsync(server, inbox);
+            Assert.Equal(id, m.MessageId);
+            Assert.Equal($"m{id / each}", TextOf(m));
+        }
+
+        await Assert.ThrowsAsync<ReceiveTimeoutException>(() => server.ReceiveMessageAsync(inbox, TimeSpan.Zero).AsTask());
+        Assert.Empty(b.Kernel.CheckInvariants());
+        Assert.Empty(a.Kernel.CheckInvariants());
+    }
+
+    [Fact]
+    public async Task SendsToAFullPort_WaitAtItsHome_AcknowledgedWhenEnqueuedInOrder_ThenATimeoutIsTyped()
+    {
+        var (a, b, server, inbox, client) = await PairAsync(qlimit: 2);
+        var send = await a.Ports.LookupAsync(client, b.PeerId, "inbox").AsTask().WaitAsync(Timeout);
+        const int count = 300;
+
+        // Twice, so the waits of the second round reuse those of the first.
+        for (var round = 0; round < 2; round++)
+        {
+            var sends = Enumerable.Range(0, count).Select(i => client.SendMessageAsync(Text(send, "m", i), Timeout).AsTask()).ToList();
+            await Task.WhenAll(sends.Take(2)).WaitAsync(Timeout);
+
+            // The rest wait at the home for room: none can be acknowledged before the queue moves.
+            Assert.DoesNotContain(sends.Skip(2), t => t.IsCompleted);
+            for (var i = 0; i < count; i++)
+            {
+                Assert.Equal(i, (await ReceiveAsync(server, inbox)).MessageId);
+            }
+
+            await Task.WhenAll(sends).WaitAsync(Timeout);
+        }
+
+        await client.SendMessageAsync(Text(send, "fill", 1)).AsTask().WaitAsync(Timeout);
+        await client.SendMessageAsync(Text(send, "fill", 2)).AsTask().WaitAsync(Timeout);
+        await Assert.ThrowsAsync<SendTimeoutException>(() => client.SendMessageAsync(Text(send, "late", 3), TimeSpan.FromMilliseconds(200)).AsTask().WaitAsync(Timeout));
+        Assert.Equal(1, (await ReceiveAsync(server, inbox)).MessageId);
+        Assert.Equal(2, (await ReceiveAsync(server, inbox)).MessageId);
+        await Assert.ThrowsAsync<ReceiveTimeoutException>(() => server.ReceiveMessageAsync(inbox, TimeSpan.Zero).AsTask());
+        Assert.Empty(b.Kernel.CheckInvariants());
+        Assert.Empty(a.Kernel.CheckInvariants());
+    }
+
+    [Fact]
     public async Task ConcurrentSendersOnManyThreads_NoStreamIsCorrupted_EachSendersOrderHolds()
     {
         var (a, b, server, inbox, _) = await PairAsync(qlimit: 1024);
