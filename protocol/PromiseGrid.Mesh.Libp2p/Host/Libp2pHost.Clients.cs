@@ -43,6 +43,10 @@ public sealed partial class Libp2pHost
     public async ValueTask<PerfResult> PerfAsync(PeerId peer, ulong uploadBytes, ulong downloadBytes, CancellationToken cancellationToken = default)
     {
         var stream = await NewStreamAsync(peer, PerfProtocol.ProtocolId, cancellationToken).ConfigureAwait(false);
+
+        // The download is only counted. The read that ends it (the remote's FIN) still resumes on
+        // the thread pool, so the caller's code never runs on the read loop.
+        stream.ResumeReadsInline();
         await using (stream.ConfigureAwait(false))
         {
             try
