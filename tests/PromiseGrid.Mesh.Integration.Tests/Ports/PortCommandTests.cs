@@ -1,6 +1,7 @@
 using System.Text.Json;
 using PromiseGrid.Mesh.Identity;
 using PromiseGrid.Mesh.Integration.Tests.Cli;
+using PromiseGrid.Mesh.Kernel;
 using PromiseGrid.Mesh.Multiformats;
 using PromiseGrid.Mesh.Node;
 using PromiseGrid.Mesh.Ports;
@@ -127,6 +128,38 @@ public sealed class PortCommandTests : IAsyncLifetime
 
         Assert.Equal(9, result.ExitCode);
         AssertOneErrorLine(result, "no-right");
+        Assert.Equal(0, task.GetStatus(port).MessageCount);
+    }
+
+    [Fact]
+    public async Task Send_CallsOneAtATime_RefusedSendFailsWithItsErrorBeforeTheTimeout()
+    {
+        // The home node takes payloads of at most 1 KiB; the sender's own limit is higher, so the
+        // home refuses each request and no reply ever comes.
+        using var identity = IdentityKeyPair.Generate();
+        await using var node = await MeshNode.StartAsync(new MeshNodeOptions
+        {
+            Identity = identity,
+            ListenAddresses = [Multiaddr.Parse("/ip4/127.0.0.1/tcp/0")],
+            EnablePeerExchange = false,
+            Kernel = PortKernelOptions.Default with { MaxInlinePayload = 1024 },
+        });
+        await using var task = node.Kernel.CreateTask("small");
+        var port = task.CreatePort();
+        node.Ports.Publish(task, port, "small");
+        var portRef = node.Ports.GetPortRef(task, port).ToString();
+        var address = node.Host.ListenAddresses[0].WithPeerId(node.PeerId).ToString();
+
+        var result = await PortSend.RunAsync(portRef, address, "--count", "2", "--size", "4096", "--request", "--window", "1", "--timeout", "30");
+
+        Assert.Equal(10, result.ExitCode);
+        Assert.Equal(0, result.Field("replied"));
+        Assert.Equal(2, result.Field("failed"));
+        Assert.All(result.Errors, e => Assert.Equal("MessageTooLargeException", e.GetProperty("error").GetString()));
+        Assert.Equal(2, result.Errors.Count);
+
+        // Each call saw its send refused instead of waiting out the 30 s reply timeout.
+        Assert.True(result.Summary.GetProperty("seconds").GetDouble() < 20, result.Description);
         Assert.Equal(0, task.GetStatus(port).MessageCount);
     }
 
