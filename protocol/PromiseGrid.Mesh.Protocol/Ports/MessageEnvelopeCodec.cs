@@ -101,28 +101,8 @@ public static class MessageEnvelopeCodec
     /// <exception cref="InvalidFormatException">Malformed, too deep, trailing bytes, or a field breaks a limit.</exception>
     public static MessageEnvelope Decode(ReadOnlyMemory<byte> bytes, MessageCodecOptions? options = null)
     {
-        options ??= MessageCodecOptions.Default;
-        if (bytes.Length > options.MaxEncodedSize)
-        {
-            throw new MessageTooLargeException("encoded envelope", bytes.Length, options.MaxEncodedSize);
-        }
-
-        var security = options == MessageCodecOptions.Default ? DefaultSecurity : MessagePackSecurity.UntrustedData.WithMaximumObjectGraphDepth(options.MaxDepth);
         var r = new MessagePackReader(bytes);
-        try
-        {
-            var envelope = ReadEnvelope(ref r, security, options);
-            if (!r.End)
-            {
-                throw new InvalidFormatException("trailing bytes after the message envelope");
-            }
-
-            return envelope;
-        }
-        catch (Exception e) when (e is MessagePackSerializationException or EndOfStreamException or InsufficientExecutionStackException or OverflowException or ArgumentException)
-        {
-            throw new InvalidFormatException("malformed message envelope: " + e.Message, e);
-        }
+        return DecodeWhole(ref r, bytes.Length, options, copy: false);
     }
 
     /// <summary>
@@ -134,17 +114,23 @@ public static class MessageEnvelopeCodec
     /// <exception cref="InvalidFormatException">Malformed, too deep, trailing bytes, or a field breaks a limit.</exception>
     public static MessageEnvelope DecodeCopy(in ReadOnlySequence<byte> bytes, MessageCodecOptions? options = null)
     {
+        var r = new MessagePackReader(bytes);
+        return DecodeWhole(ref r, bytes.Length, options, copy: true);
+    }
+
+    /// <summary>Reads the one envelope that <paramref name="r"/> holds (<paramref name="length"/> bytes), with the limits of <paramref name="options"/>.</summary>
+    private static MessageEnvelope DecodeWhole(ref MessagePackReader r, long length, MessageCodecOptions? options, bool copy)
+    {
         options ??= MessageCodecOptions.Default;
-        if (bytes.Length > options.MaxEncodedSize)
+        if (length > options.MaxEncodedSize)
         {
-            throw new MessageTooLargeException("encoded envelope", bytes.Length, options.MaxEncodedSize);
+            throw new MessageTooLargeException("encoded envelope", length, options.MaxEncodedSize);
         }
 
         var security = options == MessageCodecOptions.Default ? DefaultSecurity : MessagePackSecurity.UntrustedData.WithMaximumObjectGraphDepth(options.MaxDepth);
-        var r = new MessagePackReader(bytes);
         try
         {
-            var envelope = ReadEnvelope(ref r, security, options, copy: true);
+            var envelope = ReadEnvelope(ref r, security, options, copy);
             if (!r.End)
             {
                 throw new InvalidFormatException("trailing bytes after the message envelope");

@@ -96,24 +96,24 @@ internal ref struct MessagePackSpanReader(ReadOnlySpan<byte> bytes)
 
     public bool TryReadUInt32(out uint value)
     {
-        var start = _position;
-        if (TryReadUInt64(out var wide) && wide <= uint.MaxValue)
-        {
-            value = (uint)wide;
-            return true;
-        }
-
-        _position = start;
-        value = 0;
-        return false;
+        var ok = TryReadUInt64AtMost(uint.MaxValue, out var wide);
+        value = (uint)wide;
+        return ok;
     }
 
     public bool TryReadByte(out byte value)
     {
+        var ok = TryReadUInt64AtMost(byte.MaxValue, out var wide);
+        value = (byte)wide;
+        return ok;
+    }
+
+    /// <summary>Reads an unsigned integer no larger than <paramref name="max"/>; otherwise reads nothing and returns false.</summary>
+    private bool TryReadUInt64AtMost(ulong max, out ulong value)
+    {
         var start = _position;
-        if (TryReadUInt64(out var wide) && wide <= byte.MaxValue)
+        if (TryReadUInt64(out value) && value <= max)
         {
-            value = (byte)wide;
             return true;
         }
 

@@ -113,16 +113,11 @@ public sealed class PortCommandTests : IAsyncLifetime
     {
         // The port's home is an in-process node holding a port it never published.
         using var identity = IdentityKeyPair.Generate();
-        await using var node = await MeshNode.StartAsync(new MeshNodeOptions
-        {
-            Identity = identity,
-            ListenAddresses = [Multiaddr.Parse("/ip4/127.0.0.1/tcp/0")],
-            EnablePeerExchange = false,
-        });
+        await using var node = await StartHomeAsync(identity);
         await using var task = node.Kernel.CreateTask("private");
         var port = task.CreatePort();
         var portRef = node.Ports.GetPortRef(task, port).ToString();
-        var address = node.Host.ListenAddresses[0].WithPeerId(node.PeerId).ToString();
+        var address = AddressOf(node);
 
         var result = await PortSend.RunAsync(portRef, address, "--count", "5");
 
@@ -137,18 +132,12 @@ public sealed class PortCommandTests : IAsyncLifetime
         // The home node takes payloads of at most 1 KiB; the sender's own limit is higher, so the
         // home refuses each request and no reply ever comes.
         using var identity = IdentityKeyPair.Generate();
-        await using var node = await MeshNode.StartAsync(new MeshNodeOptions
-        {
-            Identity = identity,
-            ListenAddresses = [Multiaddr.Parse("/ip4/127.0.0.1/tcp/0")],
-            EnablePeerExchange = false,
-            Kernel = PortKernelOptions.Default with { MaxInlinePayload = 1024 },
-        });
+        await using var node = await StartHomeAsync(identity, PortKernelOptions.Default with { MaxInlinePayload = 1024 });
         await using var task = node.Kernel.CreateTask("small");
         var port = task.CreatePort();
         node.Ports.Publish(task, port, "small");
         var portRef = node.Ports.GetPortRef(task, port).ToString();
-        var address = node.Host.ListenAddresses[0].WithPeerId(node.PeerId).ToString();
+        var address = AddressOf(node);
 
         var result = await PortSend.RunAsync(portRef, address, "--count", "2", "--size", "4096", "--request", "--window", "1", "--timeout", "30");
 
@@ -215,6 +204,18 @@ public sealed class PortCommandTests : IAsyncLifetime
     private string KeyFile(string name) => Path.Combine(_home.FullName, name + ".key");
 
     /// <summary>The command printed exactly one line to stderr: a JSON error of kind <paramref name="kind"/>.</summary>
+    /// <summary>An in-process node on loopback to be a port's home (no peer exchange).</summary>
+    private static async Task<MeshNode> StartHomeAsync(IdentityKeyPair identity, PortKernelOptions? kernel = null) =>
+        await MeshNode.StartAsync(new MeshNodeOptions
+        {
+            Identity = identity,
+            ListenAddresses = [Multiaddr.Parse("/ip4/127.0.0.1/tcp/0")],
+            EnablePeerExchange = false,
+            Kernel = kernel ?? PortKernelOptions.Default,
+        });
+
+    private static string AddressOf(MeshNode node) => node.Host.ListenAddresses[0].WithPeerId(node.PeerId).ToString();
+
     private static JsonElement AssertOneErrorLine(PortSendResult result, string kind)
     {
         var line = Assert.Single(result.StderrLines);
