@@ -35,7 +35,12 @@ internal sealed class KernelWaiter : IValueTaskSource<PortMessage>, IValueTaskSo
     /// <summary>Receiver: the task that receives (for copy-out).</summary>
     public PortTask? Task;
 
-    /// <summary>A completion deferred until the kernel lock is released (<see cref="PortKernel.CompleteReady"/>).</summary>
+    /// <summary>
+    /// Link of the thread-static list the waiter sits on once its outcome is decided but not yet
+    /// signalled: completions deferred until the kernel lock is released
+    /// (<see cref="PortKernel.CompleteReady"/>), or receivers kept for an inline resume
+    /// (<see cref="PortKernel.EndInlineResumes"/>). A waiter is on at most one of them.
+    /// </summary>
     public KernelWaiter? NextReady;
     public PortMessage? ReadyResult;
 

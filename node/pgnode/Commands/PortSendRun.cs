@@ -264,7 +264,7 @@ internal sealed class PortSendRun(PortTask task, PortName destination, PortSendS
     private async ValueTask<bool> ReceiveReplyAsync(PortName replyPort, int index, ValueTask sending, CancellationToken cancellationToken)
     {
         var deadline = Stopwatch.GetTimestamp() + (long)(settings.Timeout.TotalSeconds * Stopwatch.Frequency);
-        while (!(sending.IsCompleted && !sending.IsCompletedSuccessfully))
+        while (!sending.IsFaulted && !sending.IsCanceled)
         {
             var left = TimeSpan.FromSeconds((double)(deadline - Stopwatch.GetTimestamp()) / Stopwatch.Frequency);
             if (left <= TimeSpan.Zero)

@@ -139,16 +139,15 @@ public sealed class PortCommandTests : IAsyncLifetime
         var portRef = node.Ports.GetPortRef(task, port).ToString();
         var address = AddressOf(node);
 
-        var result = await PortSend.RunAsync(portRef, address, "--count", "2", "--size", "4096", "--request", "--window", "1", "--timeout", "30");
+        // A reply timeout far beyond the harness's wait for the process: a call that waited for
+        // its reply instead of seeing the refusal would make this run time out, not pass.
+        var result = await PortSend.RunAsync(portRef, address, "--count", "2", "--size", "4096", "--request", "--window", "1", "--timeout", "600");
 
         Assert.Equal(10, result.ExitCode);
         Assert.Equal(0, result.Field("replied"));
         Assert.Equal(2, result.Field("failed"));
         Assert.All(result.Errors, e => Assert.Equal("MessageTooLargeException", e.GetProperty("error").GetString()));
         Assert.Equal(2, result.Errors.Count);
-
-        // Each call saw its send refused instead of waiting out the 30 s reply timeout.
-        Assert.True(result.Summary.GetProperty("seconds").GetDouble() < 20, result.Description);
         Assert.Equal(0, task.GetStatus(port).MessageCount);
     }
 
