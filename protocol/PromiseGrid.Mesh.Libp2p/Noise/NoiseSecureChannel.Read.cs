@@ -53,8 +53,10 @@ internal sealed partial class NoiseSecureChannel
                 }
             }
         }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        catch (Exception) when (_stop.IsCancellationRequested)
         {
+            // Stopped on purpose. The transport may already be aborted too, and its error
+            // (a reset wrapping the reason) is a consequence: the pipe completes with the reason.
             error = StoppedError();
         }
         catch (Exception e)
