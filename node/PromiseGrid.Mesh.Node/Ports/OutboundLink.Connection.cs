@@ -379,7 +379,7 @@ internal sealed partial class OutboundLink
         lock (_gate)
         {
             _writing = false;
-            more = _writeCursor < _nextSeq || (_lowest > _confirmedSent + 1 && _lowest - 1 - _confirmedSent >= 1024);
+            more = NeedsWriterLocked();
         }
 
         if (more)
@@ -387,6 +387,10 @@ internal sealed partial class OutboundLink
             _wake.Writer.TryWrite(true);
         }
     }
+
+    /// <summary>True when the writer has something to do: requests not yet written, or a full confirm backlog.</summary>
+    private bool NeedsWriterLocked() =>
+        _writeCursor < _nextSeq || (_lowest > _confirmedSent + 1 && _lowest - 1 - _confirmedSent >= ConfirmBacklog);
 
     /// <summary>Writes the next requests (up to the window and 256 KiB) into <paramref name="output"/>; true if anything was written.</summary>
     private bool FillLocked(PipeWriter output, ref List<(PendingRequest, Outcome)>? dropped)
@@ -430,8 +434,11 @@ internal sealed partial class OutboundLink
             wrote = true;
         }
 
-        if (_lowest > _confirmedSent + 1 && (_lowest - 1 - _confirmedSent >= 1024 || !wrote))
+        // The confirm rides along with requests, goes out alone once 1,024 outcomes await it, and
+        // otherwise waits for the sweep to find the link idle: never a write of its own per answer.
+        if (_lowest > _confirmedSent + 1 && (wrote || _confirmDue || _lowest - 1 - _confirmedSent >= ConfirmBacklog))
         {
+            _confirmDue = false;
             _confirmedSent = _lowest - 1;
             PortsFrameCodec.Write(new ConfirmFrame(_confirmedSent), output);
             wrote = true;
@@ -448,6 +455,7 @@ internal sealed partial class OutboundLink
         {
             var read = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
             var buffer = read.Buffer;
+            var wake = false;
             settled?.Clear();
             try
             {
@@ -474,6 +482,9 @@ internal sealed partial class OutboundLink
                             default:
                                 throw new ProtocolViolationException($"{Peer} sent a {frame.Type} frame on the ports stream");
                         }
+
+                        _settledSinceSweep = true;
+                        wake = NeedsWriterLocked();
                     }
                 }
             }
@@ -483,9 +494,9 @@ internal sealed partial class OutboundLink
             }
 
             SettleAll(settled);
-            if (settled is { Count: > 0 })
+            if (wake)
             {
-                // Room in the window, or a confirm to send.
+                // Requests waiting for room in the window, or a full backlog of outcomes to confirm.
                 _wake.Writer.TryWrite(true);
             }
 

@@ -29,6 +29,15 @@ internal sealed partial class OutboundLink : IAsyncDisposable
     private ulong _lowest = 1;
     private ulong _writeCursor = 1;
     private ulong _confirmedSent;
+
+    /// <summary>Outcomes settled since the last confirm after which one is written even while busy.</summary>
+    private const ulong ConfirmBacklog = 1024;
+
+    /// <summary>Set by the sweep on an idle link with outcomes to confirm: the writer writes a confirm alone.</summary>
+    private bool _confirmDue;
+
+    /// <summary>An outcome arrived since the last sweep: the link is not idle yet.</summary>
+    private bool _settledSinceSweep;
     private ulong? _remoteEpoch;
     private bool _disposed;
 
@@ -133,8 +142,17 @@ internal sealed partial class OutboundLink : IAsyncDisposable
     public void Sweep(long now)
     {
         List<(PendingRequest Request, Outcome Outcome)>? settled = null;
+        var confirm = false;
         lock (_gate)
         {
+            // No outcome for a whole sweep interval: confirm what is settled, so the server can forget it.
+            if (!_settledSinceSweep && _lowest > _confirmedSent + 1 && !_confirmDue)
+            {
+                _confirmDue = confirm = true;
+            }
+
+            _settledSinceSweep = false;
+
             while (_deadlines.TryPeek(out var entry, out var deadline) && deadline <= now)
             {
                 _deadlines.Dequeue();
@@ -171,6 +189,10 @@ internal sealed partial class OutboundLink : IAsyncDisposable
         }
 
         SettleAll(settled);
+        if (confirm)
+        {
+            _wake.Writer.TryWrite(true);
+        }
     }
 
     private void AdvanceLowestLocked()

@@ -30,10 +30,11 @@ internal static class PortSendCommand
         var timeout = new Option<double>("--timeout") { Description = "Seconds allowed for the dial, the lookup and each message's acknowledgement (or reply).", DefaultValueFactory = _ => 30 };
         var window = new Option<int>("--window") { Description = "Most messages in flight at once.", DefaultValueFactory = _ => 4096 };
         var rate = new Option<double>("--rate") { Description = "Most messages issued per second (default 0: no limit)." };
+        var warmup = new Option<int>("--warmup") { Description = "Messages sent the same way before the measured ones, with ids -N..-1, and left out of the summary (default 0)." };
         var key = CommonOptions.Key("Identity key file (default: a fresh key per run).");
         var command = new Command("send", "Send messages to a published port on another node and report acknowledgements and latency.")
         {
-            reference, peer, count, size, text, request, timeout, window, rate, key,
+            reference, peer, count, size, text, request, timeout, window, rate, warmup, key,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -57,6 +58,11 @@ internal static class PortSendCommand
                     Rate = parse.GetValue(rate),
                 };
                 settings.Validate();
+                var warmupCount = parse.GetValue(warmup);
+                if (warmupCount < 0)
+                {
+                    throw new CliUsageException("--warmup must be 0 or more");
+                }
 
                 using var identity = CommonOptions.ClientIdentity(parse.GetValue(key));
                 using var loggerFactory = CommonOptions.Logging(parse);
@@ -74,6 +80,16 @@ internal static class PortSendCommand
                         await using (task)
                         {
                             var send = await node.Ports.LookupAsync(task, portRef, settings.Timeout, stop.Token);
+                            if (warmupCount > 0)
+                            {
+                                // Compiles and tiers up the send path, so the summary measures the steady state.
+                                var warm = await new PortSendRun(task, send, settings with { Count = warmupCount, IdOffset = -warmupCount }, output).RunAsync(stop.Token);
+                                if (warm.Failed > 0)
+                                {
+                                    return CliErrors.Incomplete;
+                                }
+                            }
+
                             var summary = await new PortSendRun(task, send, settings, output).RunAsync(stop.Token);
                             var counters = node.Ports.Counters;
                             PrintSummary(output, summary, counters.Resent, counters.Reconnects, settings.Request);

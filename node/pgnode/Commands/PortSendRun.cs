@@ -24,6 +24,9 @@ internal sealed record PortSendSettings
     /// <summary>Most messages issued per second; 0 means no limit.</summary>
     public double Rate { get; init; }
 
+    /// <summary>Added to the index of each message to make its id (a warm-up run uses negative ids).</summary>
+    public int IdOffset { get; init; }
+
     public void Validate()
     {
         if (Count < 1)
@@ -199,7 +202,7 @@ internal sealed class PortSendRun(PortTask task, PortName destination, PortSendS
     {
         try
         {
-            return task.SendMessageAsync(PortMessage.Create(destination, settings.Payload(index), index), settings.Timeout, cancellationToken);
+            return task.SendMessageAsync(PortMessage.Create(destination, settings.Payload(Id(index)), Id(index)), settings.Timeout, cancellationToken);
         }
         catch (Exception e)
         {
@@ -220,7 +223,7 @@ internal sealed class PortSendRun(PortTask task, PortName destination, PortSendS
         for (var i = 0; i < settings.Count && !cancellationToken.IsCancellationRequested; i++)
         {
             sent++;
-            var message = PortMessage.Create(destination, settings.Payload(i), i);
+            var message = PortMessage.Create(destination, settings.Payload(Id(i)), Id(i));
             message.ReplyPort = replyPort;
             message.ReplyDisposition = PortDisposition.MakeSendOnce;
             var callStarted = Stopwatch.GetTimestamp();
@@ -234,7 +237,7 @@ internal sealed class PortSendRun(PortTask task, PortName destination, PortSendS
                 _acked++;
                 if (!replied)
                 {
-                    throw new ReceiveTimeoutException($"no reply to message {i} within {settings.Timeout.TotalSeconds:0.###} s");
+                    throw new ReceiveTimeoutException($"no reply to message {Id(i)} within {settings.Timeout.TotalSeconds:0.###} s");
                 }
 
                 _replied++;
@@ -275,7 +278,7 @@ internal sealed class PortSendRun(PortTask task, PortName destination, PortSendS
             try
             {
                 using var reply = await task.ReceiveMessageAsync(replyPort, left < ReplySlice ? left : ReplySlice, cancellationToken);
-                if (reply.MessageId == index)
+                if (reply.MessageId == Id(index))
                 {
                     return true;
                 }
@@ -298,7 +301,7 @@ internal sealed class PortSendRun(PortTask task, PortName destination, PortSendS
     /// </summary>
     private async Task SendOneAsync(int index, PortName replyPort, CancellationToken cancellationToken)
     {
-        var message = PortMessage.Create(destination, settings.Payload(index), index);
+        var message = PortMessage.Create(destination, settings.Payload(Id(index)), Id(index));
         TaskCompletionSource? reply = null;
         if (_replies is not null)
         {
@@ -321,7 +324,7 @@ internal sealed class PortSendRun(PortTask task, PortName destination, PortSendS
                 }
                 catch (TimeoutException)
                 {
-                    throw new ReceiveTimeoutException($"no reply to message {index} within {settings.Timeout.TotalSeconds:0.###} s");
+                    throw new ReceiveTimeoutException($"no reply to message {Id(index)} within {settings.Timeout.TotalSeconds:0.###} s");
                 }
 
                 Interlocked.Increment(ref _replied);
@@ -335,17 +338,20 @@ internal sealed class PortSendRun(PortTask task, PortName destination, PortSendS
         }
     }
 
+    /// <summary>The id of the message with index <paramref name="index"/> in this run.</summary>
+    private int Id(int index) => settings.IdOffset + index;
+
     /// <summary>Every failure is reported, whatever its type: nothing is lost silently.</summary>
     private void ReportFailure(int index, Exception e)
     {
         var mayHaveBeenDelivered = e is NodeUnreachableException { MayHaveBeenDelivered: true };
         output.Event("send:error", new Dictionary<string, object?>
         {
-            ["id"] = index,
+            ["id"] = Id(index),
             ["error"] = e.GetType().Name,
             ["message"] = e.Message,
             ["mayHaveBeenDelivered"] = mayHaveBeenDelivered,
-        }, $"message {index} failed: {e.GetType().Name}: {e.Message}" + (mayHaveBeenDelivered ? " (may have been delivered)" : string.Empty));
+        }, $"message {Id(index)} failed: {e.GetType().Name}: {e.Message}" + (mayHaveBeenDelivered ? " (may have been delivered)" : string.Empty));
     }
 
     /// <summary>Completes each request's waiter as its reply (same message id) arrives.</summary>
@@ -356,7 +362,7 @@ internal sealed class PortSendRun(PortTask task, PortName destination, PortSendS
             while (true)
             {
                 using var message = await task.ReceiveMessageAsync(replyPort, timeout: null, cancellationToken);
-                var id = message.MessageId;
+                var id = message.MessageId - settings.IdOffset;
                 if (id >= 0 && id < _replies!.Length)
                 {
                     Volatile.Read(ref _replies[id])?.TrySetResult();

@@ -9,7 +9,7 @@ namespace PromiseGrid.Mesh.Benchmarks.Mesh;
 /// for 64 B and 4 KiB messages, request/reply latency (one request in flight, and a window of 64),
 /// and raw <c>/perf/1.0.0</c> throughput to the same serving node as the ceiling. Prints a Markdown
 /// table of medians for docs/benchmarks.md.
-/// <c>dotnet run -c Release --project tests/Benchmarks -- ports [--count64 N] [--count4k N] [--requests N] [--repeat R] [--pgnode DIR]</c>
+/// <c>dotnet run -c Release --project tests/Benchmarks -- ports [--count64 N] [--count4k N] [--requests N] [--repeat R] [--pgnode DIR] [--cold-only]</c>
 /// (<c>--pgnode</c>: run the pgnode.dll in DIR, such as a copy of an earlier build, to compare two builds on the same machine).
 /// With <c>--in-process</c>, both nodes run in this process instead (<see cref="PortsAllocationProbe"/>).
 /// </summary>
@@ -50,19 +50,30 @@ internal static class PortsBenchmarkRunner
 
             Console.WriteLine($"# ports benchmark {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, repeat {repeat}, medians");
             var rows = new List<string>();
+            // Each measurement runs in a fresh process twice: cold (its figure includes the JIT
+            // compiling and tiering up the send path) and warm (after as many messages again,
+            // sent the same way and left out). --cold-only skips the warm runs, for builds
+            // older than 'port send --warmup'.
+            var warmRuns = args.Contains("--cold-only") ? [false] : new[] { false, true };
             foreach (var (size, count) in new[] { (64, count64), (4096, count4k) })
             {
-                var runs = await RepeatAsync(repeat, () => SendAsync(pgnode, portRef, addr, count, size, []));
-                var rate = Median(runs.Select(r => r.GetProperty("msgs_per_s").GetDouble()));
-                rows.Add(FormattableString.Invariant(
-                    $"| one-way, acknowledged, {Label(size)} × {count} | {rate:0} msg/s | {rate * size * 8 / 1e6:0.0} Mbit/s payload | p50 {Median(runs.Select(r => r.GetProperty("p50_us").GetDouble())):0} µs, p99 {Median(runs.Select(r => r.GetProperty("p99_us").GetDouble())):0} µs (send → ack, window 4096) |"));
+                foreach (var warm in warmRuns)
+                {
+                    var runs = await RepeatAsync(repeat, () => SendAsync(pgnode, portRef, addr, count, size, Warmup(warm, count)));
+                    var rate = Median(runs.Select(r => r.GetProperty("msgs_per_s").GetDouble()));
+                    rows.Add(FormattableString.Invariant(
+                        $"| one-way, acknowledged, {Label(size)} × {count}, {Phase(warm)} | {rate:0} msg/s | {rate * size * 8 / 1e6:0.0} Mbit/s payload | p50 {Median(runs.Select(r => r.GetProperty("p50_us").GetDouble())):0} µs, p99 {Median(runs.Select(r => r.GetProperty("p99_us").GetDouble())):0} µs (send → ack, window 4096) |"));
+                }
             }
 
             foreach (var window in new[] { 1, 64 })
             {
-                var runs = await RepeatAsync(repeat, () => SendAsync(pgnode, portRef, addr, requests, 64, ["--request", "--window", window.ToString(CultureInfo.InvariantCulture)]));
-                rows.Add(FormattableString.Invariant(
-                    $"| request/reply, 64 B × {requests}, window {window} | {Median(runs.Select(r => r.GetProperty("msgs_per_s").GetDouble())):0} req/s | — | p50 {Median(runs.Select(r => r.GetProperty("p50_us").GetDouble())):0} µs, p99 {Median(runs.Select(r => r.GetProperty("p99_us").GetDouble())):0} µs (send → reply) |"));
+                foreach (var warm in warmRuns)
+                {
+                    var runs = await RepeatAsync(repeat, () => SendAsync(pgnode, portRef, addr, requests, 64, ["--request", "--window", window.ToString(CultureInfo.InvariantCulture), .. Warmup(warm, requests)]));
+                    rows.Add(FormattableString.Invariant(
+                        $"| request/reply, 64 B × {requests}, window {window}, {Phase(warm)} | {Median(runs.Select(r => r.GetProperty("msgs_per_s").GetDouble())):0} req/s | — | p50 {Median(runs.Select(r => r.GetProperty("p50_us").GetDouble())):0} µs, p99 {Median(runs.Select(r => r.GetProperty("p99_us").GetDouble())):0} µs (send → reply) |"));
+                }
             }
 
             var perfBytes = (long)count4k * 4096;
@@ -111,6 +122,10 @@ internal static class PortsBenchmarkRunner
 
         return results;
     }
+
+    private static string[] Warmup(bool warm, int count) => warm ? ["--warmup", count.ToString(CultureInfo.InvariantCulture)] : [];
+
+    private static string Phase(bool warm) => warm ? "warm" : "cold";
 
     private static string Label(int size) => size >= 1024 ? $"{size >> 10} KiB" : $"{size} B";
 
