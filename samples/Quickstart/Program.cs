@@ -26,8 +26,8 @@ var replyPort = task.CreatePort();
 var request = PortMessage.Create(serviceSend, "what time is it?"u8.ToArray(), messageId: 1);
 request.ReplyPort = replyPort;
 request.ReplyDisposition = PortDisposition.MakeSendOnce;
-await task.SendMessageAsync(request);
-using (var reply = await task.ReceiveMessageAsync(replyPort, TimeSpan.FromSeconds(5)))
+// Send the request and wait on the reply port in one call (mach_msg with send and receive).
+using (var reply = await task.SendReceiveAsync(request, replyPort, TimeSpan.FromSeconds(5)))
 {
     Console.WriteLine($"reply: {Encoding.UTF8.GetString(reply.Payload.Span)}");
 }

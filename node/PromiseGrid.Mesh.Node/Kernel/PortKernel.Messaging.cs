@@ -278,6 +278,36 @@ public sealed partial class PortKernel
         return new ValueTask<PortMessage>(waiter, waiter.Version);
     }
 
+    /// <summary>
+    /// Checks that <paramref name="task"/> could receive from <paramref name="name"/> once
+    /// <paramref name="message"/> is sent: a receive right outside any set, or a port set, that
+    /// the message does not move away.
+    /// </summary>
+    internal void CheckReceivableLocked(PortTask task, PortName name, PortMessage message)
+    {
+        var e = LookupLocked(task, name);
+        if (e.Set is null && !e.Receive)
+        {
+            throw new InvalidRightException($"name {name} denotes neither a receive right nor a port set");
+        }
+
+        if (e.Receive && e.Port!.Set is not null)
+        {
+            throw new InvalidRightException($"port {name} is in a port set; receive from the set");
+        }
+
+        var moved = message.ReplyPort == name && message.ReplyDisposition == PortDisposition.MoveReceive;
+        foreach (var d in message.Ports ?? [])
+        {
+            moved |= d.Name == name && d.Disposition == PortDisposition.MoveReceive;
+        }
+
+        if (moved)
+        {
+            throw new InvalidRightException($"the message moves the receive right of {name}, which the call would receive from");
+        }
+    }
+
     private bool TryTakeLocked(Port p, out PortMessage message)
     {
         if (p.Messages.TryDequeue(out message!))

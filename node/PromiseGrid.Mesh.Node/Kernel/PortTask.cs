@@ -205,6 +205,74 @@ public sealed class PortTask : IAsyncDisposable
     }
 
     /// <summary>
+    /// <c>mach_msg(MACH_SEND_MSG | MACH_RCV_MSG)</c>: sends <paramref name="message"/>, then
+    /// receives the next message from <paramref name="receiveFrom"/>, the way a Mach client makes
+    /// a call (send the request, wait on the reply port) and a server loop answers one request
+    /// and takes the next. On one node both halves run in one hold of the kernel lock, so a round
+    /// trip takes the lock half as often as separate calls and the thread that wakes the other
+    /// side does not then contend with it for the lock.
+    /// </summary>
+    /// <remarks>
+    /// The receive name is checked before anything is sent (Mach checks it after the send): a
+    /// bad name, or a message that moves the very receive right it would receive from, fails
+    /// with nothing sent. A send that blocks on a full queue, or goes to another node, completes
+    /// first (its acknowledgement, for a remote port) and the receive follows. An exception of
+    /// <see cref="ReceiveTimeoutException"/>, <see cref="OperationCanceledException"/> or
+    /// <see cref="PortDeadException"/> raised by the receive means the message was sent.
+    /// </remarks>
+    /// <param name="message">The message to send; the kernel owns it from now on.</param>
+    /// <param name="receiveFrom">A receive right (not in a set) or a port set.</param>
+    /// <param name="timeout">Applies to the send and then to the receive; null waits forever.</param>
+    /// <param name="cancellationToken">Cancels a blocked send or receive.</param>
+    public ValueTask<PortMessage> SendReceiveAsync(PortMessage message, PortName receiveFrom, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        KernelWaiter? ready = null;
+        try
+        {
+            Kernel.CheckLimits(message);
+            cancellationToken.ThrowIfCancellationRequested();
+            var sentAt = Kernel.Now;
+            ValueTask sent;
+            Port? remote;
+            lock (Kernel.Sync)
+            {
+                PortKernel.DeferCompletionsLocked();
+                try
+                {
+                    Kernel.CheckReceivableLocked(this, receiveFrom, message);
+                    sent = Kernel.SendLocked(this, message, sentAt, timeout, cancellationToken, out remote);
+                    if (remote is null && sent.IsCompletedSuccessfully)
+                    {
+                        return Kernel.ReceiveLocked(this, receiveFrom, timeout, cancellationToken);
+                    }
+                }
+                finally
+                {
+                    ready = PortKernel.TakeReadyLocked();
+                }
+            }
+
+            return SendThenReceiveAsync(remote is null ? sent : Kernel.Router!.ForwardAsync(message, timeout, cancellationToken), receiveFrom, timeout, cancellationToken);
+        }
+        catch (Exception e) when (e is MeshException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+        {
+            return ValueTask.FromException<PortMessage>(e);
+        }
+        finally
+        {
+            PortKernel.CompleteReady(ready);
+        }
+    }
+
+    /// <summary>The slow half of <see cref="SendReceiveAsync"/>: a blocked or remote send completes, then the receive.</summary>
+    private async ValueTask<PortMessage> SendThenReceiveAsync(ValueTask sent, PortName receiveFrom, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
+        await sent.ConfigureAwait(false);
+        return await ReceiveMessageAsync(receiveFrom, timeout, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
     /// <c>pg_receive_message</c> / <c>mach_msg(MACH_RCV_MSG)</c>: the next message from a receive
     /// right or a port set, names rewritten into this task's space and the trailer's sequence
     /// number set. Per-sender FIFO; blocked senders are admitted in order as room frees up.
