@@ -34,11 +34,23 @@ internal sealed class InboundLink(PeerId peer, ulong epoch)
             return;
         }
 
-        Confirmed = through;
-        foreach (var seq in Seen.Keys.Where(s => s <= through).ToList())
+        if (through - Confirmed <= (ulong)Seen.Count)
         {
-            Seen.Remove(seq);
+            // The usual case: a stretch of recent numbers, cheaper to remove one by one than to scan the whole window.
+            for (var seq = Confirmed + 1; seq <= through; seq++)
+            {
+                Seen.Remove(seq);
+            }
         }
+        else
+        {
+            foreach (var seq in Seen.Keys.Where(s => s <= through).ToList())
+            {
+                Seen.Remove(seq);
+            }
+        }
+
+        Confirmed = through;
     }
 
     /// <summary>The welcome for a new stream: what is known above the confirmed mark (under <see cref="Gate"/>).</summary>

@@ -434,9 +434,11 @@ internal sealed partial class OutboundLink
             wrote = true;
         }
 
-        // The confirm rides along with requests, goes out alone once 1,024 outcomes await it, and
-        // otherwise waits for the sweep to find the link idle: never a write of its own per answer.
-        if (_lowest > _confirmedSent + 1 && (wrote || _confirmDue || _lowest - 1 - _confirmedSent >= ConfirmBacklog))
+        // The confirm rides along with requests once a few outcomes await it, goes out alone once
+        // 1,024 do, and otherwise waits for the sweep to find the link idle: never a write of its
+        // own per answer, nor a confirm (and a prune at the server) per flush.
+        var backlog = _lowest - 1 - _confirmedSent;
+        if (_lowest > _confirmedSent + 1 && (_confirmDue || backlog >= ConfirmBacklog || (wrote && backlog >= ConfirmRide)))
         {
             _confirmDue = false;
             _confirmedSent = _lowest - 1;

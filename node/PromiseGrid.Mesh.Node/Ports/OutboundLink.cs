@@ -33,6 +33,9 @@ internal sealed partial class OutboundLink : IAsyncDisposable
     /// <summary>Outcomes settled since the last confirm after which one is written even while busy.</summary>
     private const ulong ConfirmBacklog = 1024;
 
+    /// <summary>Outcomes settled since the last confirm after which one rides along with written requests.</summary>
+    private const ulong ConfirmRide = 64;
+
     /// <summary>Set by the sweep on an idle link with outcomes to confirm: the writer writes a confirm alone.</summary>
     private bool _confirmDue;
 

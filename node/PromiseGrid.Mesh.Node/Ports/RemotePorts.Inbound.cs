@@ -78,6 +78,26 @@ public sealed partial class RemotePorts
         }
     }
 
+    /// <summary>How many outcomes this node (as server) still remembers for <paramref name="client"/>: those it has not had confirmed.</summary>
+    internal int CountUnconfirmed(PeerId client)
+    {
+        InboundLink? link;
+        lock (_linksGate)
+        {
+            _inbound.TryGetValue(client, out link);
+        }
+
+        if (link is null)
+        {
+            return 0;
+        }
+
+        lock (link.Gate)
+        {
+            return link.Seen.Count;
+        }
+    }
+
     internal void LogSessionFailed(PeerId peer, string reason) => Log.SessionFailed(_logger, peer.ToString(), reason);
 
     internal void LogRefused(PortsFrameType type, PeerId peer, PortsErrorCode code, string reason) =>

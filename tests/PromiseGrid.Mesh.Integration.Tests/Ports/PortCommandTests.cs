@@ -59,6 +59,22 @@ public sealed class PortCommandTests : IAsyncLifetime
         });
     }
 
+    [Theory]
+    [InlineData("4096")]
+    [InlineData("1")]
+    public async Task Send_Warmup_SentFirstWithNegativeIdsAndLeftOutOfTheSummary(string window)
+    {
+        await using var serve = await PortServe.StartAsync(KeyFile("serve"), "echo", "/ip4/127.0.0.1/tcp/0", "--reply");
+        var result = await PortSend.RunAsync(serve.Ref, serve.Addrs[0], "--count", "20", "--warmup", "5", "--request", "--window", window);
+
+        Assert.True(result.ExitCode == 0, result.Description);
+        Assert.Empty(result.Errors);
+        Assert.Equal(20, result.Field("sent"));
+        Assert.Equal(20, result.Field("replied"));
+        await serve.WaitForMessageAsync(19, Timeout);
+        Assert.Equal([-5, -4, -3, -2, -1, .. Enumerable.Range(0, 20)], serve.MessageIds);
+    }
+
     [Fact]
     public async Task Send_Text_ServePrintsTextAndHumanLine()
     {
