@@ -15,6 +15,12 @@ if (args.Length > 0 && args[0] == "ports")
     return await PromiseGrid.Mesh.Benchmarks.Mesh.PortsBenchmarkRunner.RunAsync(args[1..]);
 }
 
+// The kernel beside Channel<T>, cases alternating round by round: dotnet run -c Release --project tests/Benchmarks -- kernel-ab [--rounds N]
+if (args.Length > 0 && args[0] == "kernel-ab")
+{
+    return await PromiseGrid.Mesh.Benchmarks.KernelAlternatingRunner.RunAsync(args[1..]);
+}
+
 // Where a warm dial's time goes, phase by phase: dotnet run -c Release --project tests/Benchmarks -- dial [multiaddr]
 if (args.Length > 0 && args[0] == "dial")
 {
