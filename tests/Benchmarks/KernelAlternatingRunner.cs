@@ -28,17 +28,21 @@ internal static class KernelAlternatingRunner
     /// <summary>Kernel case, channel case: the shares reported.</summary>
     private static readonly (int Kernel, int Channel)[] Shares = [(0, 1), (2, 4), (3, 4)];
 
+    private static readonly TimeSpan WarmupTime = TimeSpan.FromSeconds(10);
+
     public static async Task<int> RunAsync(string[] args)
     {
         var rounds = Array.IndexOf(args, "--rounds") is var at and >= 0 && at + 1 < args.Length
             ? int.Parse(args[at + 1], CultureInfo.InvariantCulture)
-            : 31;
+            : 101;
         var bench = new KernelBenchmarks();
         bench.Setup();
         try
         {
-            // Warm-up: tiered compilation reaches its final code before anything is timed.
-            for (var i = 0; i < 30; i++)
+            // Warm-up: tiered compilation reaches its final code before anything is timed (the
+            // kernel's methods start at tier 0; the channel's are precompiled in CoreLib).
+            var warmup = Stopwatch.StartNew();
+            for (var i = 0; i < 30 || warmup.Elapsed < WarmupTime; i++)
             {
                 foreach (var c in Cases)
                 {

@@ -11,15 +11,19 @@ namespace PromiseGrid.Mesh.Kernel;
 /// after sending, and its thread takes the server's continuation) while idle threads can still
 /// steal the item; measured against the global queue on the 2-vCPU machine, request/reply went
 /// from 40 % to 50-57 % of a raw channel's rate and one-way did not get worse (docs/benchmarks.md).
-/// Waiters without a timer are pooled per kernel, so a blocking receive on
-/// the steady path allocates nothing; a cancellation registration is disposed (waiting out a
-/// running callback) before the waiter is reused.
+/// Waiters without a timer are reused: one kept per receiving task, the rest pooled per kernel,
+/// so a blocking receive on the steady path allocates nothing and takes no lock but the
+/// kernel's; a cancellation registration is disposed (waiting out a running callback) before
+/// the waiter is reused.
 /// </summary>
 internal sealed class KernelWaiter : IValueTaskSource<PortMessage>, IValueTaskSource, IThreadPoolWorkItem
 {
     private ManualResetValueTaskSourceCore<PortMessage?> _core;
     private PortMessage? _result;
     private Exception? _error;
+
+    /// <summary>A continuation has been (or is being) registered: completing must not run code on the signalling thread.</summary>
+    private volatile bool _awaited;
 
     public KernelWaiter(PortKernel kernel) => Kernel = kernel;
 
@@ -63,7 +67,33 @@ internal sealed class KernelWaiter : IValueTaskSource<PortMessage>, IValueTaskSo
             return;
         }
 
+        if (!_awaited)
+        {
+            // Nobody waits on it yet (the caller has not reached its await): record the outcome
+            // here, and the await will find it done. Should the await register at this very
+            // moment, the continuation is queued, never run on this thread.
+            _core.RunContinuationsAsynchronously = true;
+            ((IThreadPoolWorkItem)this).Execute();
+            return;
+        }
+
         ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
+    }
+
+    /// <summary>
+    /// True for a receive whose caller is awaiting it and whose task accepts being resumed on
+    /// the thread that delivered its message (<see cref="PortTask.ResumeReceivesInline"/>).
+    /// </summary>
+    public bool CanHandOff => !IsSender && _awaited && Task is { ResumeReceivesInline: true };
+
+    /// <summary>A continuation has been registered on this waiter.</summary>
+    public bool IsAwaited => _awaited;
+
+    /// <summary>Completes the operation and runs its continuation on the calling thread (a hand-off).</summary>
+    public void CompleteHere(PortMessage? message)
+    {
+        _result = message;
+        ((IThreadPoolWorkItem)this).Execute();
     }
 
     /// <summary>Signals the completion decided earlier, on the calling thread.</summary>
@@ -95,8 +125,11 @@ internal sealed class KernelWaiter : IValueTaskSource<PortMessage>, IValueTaskSo
 
     public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
 
-    public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+    public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+    {
+        _awaited = true;
         _core.OnCompleted(continuation, state, token, flags);
+    }
 
     PortMessage IValueTaskSource<PortMessage>.GetResult(short token)
     {
@@ -127,6 +160,7 @@ internal sealed class KernelWaiter : IValueTaskSource<PortMessage>, IValueTaskSo
         Registration.Dispose();
         Registration = default;
         Message = null;
+        var task = Task;
         Task = null;
         if (Timer is not null)
         {
@@ -136,6 +170,11 @@ internal sealed class KernelWaiter : IValueTaskSource<PortMessage>, IValueTaskSo
         }
 
         _core.Reset();
-        Kernel.ReturnWaiter(this);
+        _core.RunContinuationsAsynchronously = false;
+        _awaited = false;
+        if (task is null || !task.TryCacheWaiter(this))
+        {
+            Kernel.ReturnWaiter(this);
+        }
     }
 }

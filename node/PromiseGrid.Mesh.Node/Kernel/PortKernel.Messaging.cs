@@ -270,12 +270,21 @@ public sealed partial class PortKernel
             throw new ReceiveTimeoutException($"no message on {name}");
         }
 
-        var waiter = RentWaiter(timeout is not null);
+        var waiter = (timeout is null ? task.TakeCachedWaiter() : null) ?? RentWaiter(timeout is not null);
         waiter.IsSender = false;
         waiter.Task = task;
         list.Add(waiter);
         Arm(waiter, timeout, cancellationToken);
         return new ValueTask<PortMessage>(waiter, waiter.Version);
+    }
+
+    /// <summary>How many receives of any task wait on the receive right <paramref name="name"/> of <paramref name="task"/> with their callers awaiting them (tests).</summary>
+    internal int CountAwaitedReceivers(PortTask task, PortName name)
+    {
+        lock (Sync)
+        {
+            return LookupLocked(task, name).Port!.Receivers.CountAwaited();
+        }
     }
 
     /// <summary>

@@ -299,6 +299,45 @@ public sealed partial class PortKernel : IAsyncDisposable
         }
     }
 
+    [ThreadStatic]
+    private static bool t_handingOff;
+
+    /// <summary>
+    /// Signals the waiters a <see cref="PortTask.SendReceiveAsync"/> made ready, when the call's own
+    /// receive is left waiting: a receiver that can be handed off (<see cref="KernelWaiter.CanHandOff"/>)
+    /// resumes here, on the caller's thread, which would otherwise go idle until its reply (Mach's
+    /// handoff: the sender's thread runs the receiver). One level only: a call made by the resumed
+    /// receiver signals the usual way, so the stack stays shallow.
+    /// </summary>
+    internal static void CompleteReadyHandingOff(KernelWaiter? waiter)
+    {
+        while (waiter is not null)
+        {
+            var next = waiter.NextReady;
+            var result = waiter.ReadyResult;
+            waiter.NextReady = null;
+            waiter.ReadyResult = null;
+            if (!t_handingOff && waiter.CanHandOff)
+            {
+                t_handingOff = true;
+                try
+                {
+                    waiter.CompleteHere(result);
+                }
+                finally
+                {
+                    t_handingOff = false;
+                }
+            }
+            else
+            {
+                waiter.Complete(result);
+            }
+
+            waiter = next;
+        }
+    }
+
     /// <summary>Keeps <paramref name="waiter"/> for <see cref="EndInlineResumes"/> if a delivery is open on this thread.</summary>
     internal static bool TryKeepForInlineResume(KernelWaiter waiter)
     {

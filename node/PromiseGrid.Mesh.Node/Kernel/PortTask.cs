@@ -33,6 +33,17 @@ public sealed class PortTask : IAsyncDisposable
     private int _freeEntryCount;
     private const int MaxFreeEntries = 16;
 
+    /// <summary>
+    /// A receive waiter kept for this task's next blocking receive (taken under the kernel lock,
+    /// given back by the receiving thread when the receive completes): a task that receives in a
+    /// loop reuses one waiter without touching the kernel's shared pool and its lock.
+    /// </summary>
+    private KernelWaiter? _cachedWaiter;
+
+    internal KernelWaiter? TakeCachedWaiter() => Interlocked.Exchange(ref _cachedWaiter, null);
+
+    internal bool TryCacheWaiter(KernelWaiter waiter) => Interlocked.CompareExchange(ref _cachedWaiter, waiter, null) is null;
+
     internal PortTask(PortKernel kernel, ulong id, string? label)
     {
         Kernel = kernel;
@@ -54,7 +65,9 @@ public sealed class PortTask : IAsyncDisposable
     /// resumes on the thread that read that message (the connection's read loop), after the node
     /// has released its locks, instead of being queued to the thread pool: one thread wake-up less
     /// per message. Only for tasks whose code between two receives is short and never blocks:
-    /// while it runs, that connection reads nothing else. Local sends still resume it on the pool.
+    /// while it runs, that connection reads nothing else. A local <see cref="SendReceiveAsync"/>
+    /// whose own receive must wait hands its thread to such a receiver in the same way; other
+    /// local sends resume it on the pool.
     /// </summary>
     public bool ResumeReceivesInline { get; set; }
 
@@ -219,6 +232,11 @@ public sealed class PortTask : IAsyncDisposable
     /// first (its acknowledgement, for a remote port) and the receive follows. An exception of
     /// <see cref="ReceiveTimeoutException"/>, <see cref="OperationCanceledException"/> or
     /// <see cref="PortDeadException"/> raised by the receive means the message was sent.
+    /// When the send wakes a receiver of a task with <see cref="ResumeReceivesInline"/> and this
+    /// call's receive has to wait, the receiver runs on this thread before the call returns
+    /// (Mach's handoff: the caller's thread, which would wait for the reply anyway, runs the
+    /// server until the server waits again); a reply it sends is then already there when this
+    /// call is awaited, and a round trip needs no thread-pool hand-off at all.
     /// </remarks>
     /// <param name="message">The message to send; the kernel owns it from now on.</param>
     /// <param name="receiveFrom">A receive right (not in a set) or a port set.</param>
@@ -228,12 +246,14 @@ public sealed class PortTask : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(message);
         KernelWaiter? ready = null;
+        var handOff = false;
         try
         {
             Kernel.CheckLimits(message);
             cancellationToken.ThrowIfCancellationRequested();
             var sentAt = Kernel.Now;
             ValueTask sent;
+            ValueTask<PortMessage> received;
             Port? remote;
             lock (Kernel.Sync)
             {
@@ -244,7 +264,9 @@ public sealed class PortTask : IAsyncDisposable
                     sent = Kernel.SendLocked(this, message, sentAt, timeout, cancellationToken, out remote);
                     if (remote is null && sent.IsCompletedSuccessfully)
                     {
-                        return Kernel.ReceiveLocked(this, receiveFrom, timeout, cancellationToken);
+                        received = Kernel.ReceiveLocked(this, receiveFrom, timeout, cancellationToken);
+                        handOff = !received.IsCompleted;
+                        return received;
                     }
                 }
                 finally
@@ -261,7 +283,14 @@ public sealed class PortTask : IAsyncDisposable
         }
         finally
         {
-            PortKernel.CompleteReady(ready);
+            if (handOff)
+            {
+                PortKernel.CompleteReadyHandingOff(ready);
+            }
+            else
+            {
+                PortKernel.CompleteReady(ready);
+            }
         }
     }
 

@@ -8,6 +8,18 @@ internal sealed class WaiterList
 
     public int Count { get; private set; }
 
+    /// <summary>The waiters whose callers are already awaiting them (diagnostics and tests).</summary>
+    public int CountAwaited()
+    {
+        var n = 0;
+        for (var w = _head; w is not null; w = w.Next)
+        {
+            n += w.IsAwaited ? 1 : 0;
+        }
+
+        return n;
+    }
+
     public void Add(KernelWaiter waiter)
     {
         waiter.List = this;

@@ -125,3 +125,89 @@ public class PortTaskSendReceiveTests : KernelFixture
         Assert.Equal("answer", TextOf(await call.WaitAsync(TestPeers.Timeout)));
     }
 }
+
+/// <summary>The handoff of <see cref="PortTask.SendReceiveAsync"/> to a receiver with <see cref="PortTask.ResumeReceivesInline"/>.</summary>
+public class PortTaskHandOffTests : KernelFixture
+{
+    [Fact]
+    public async Task SendReceive_ServerResumesInline_RunsOnTheCallersThreadAndTheReplyIsThereWhenTheCallReturns()
+    {
+        var (serverPort, serverSend) = Connect(B, A);
+        B.ResumeReceivesInline = true;
+        var replyPort = A.CreatePort();
+        var serverThread = 0;
+        var serving = Task.Run(async () =>
+        {
+            var request = await B.ReceiveMessageAsync(serverPort);
+            serverThread = Environment.CurrentManagedThreadId;
+            await B.SendMessageAsync(Text(request.ReplyPort, "re:" + TextOf(request), PortDisposition.MoveSendOnce));
+        });
+        await EventuallyWaitingAsync(serverPort);
+
+        var request = Text(serverSend, "call");
+        request.ReplyPort = replyPort;
+        request.ReplyDisposition = PortDisposition.MakeSendOnce;
+        var call = A.SendReceiveAsync(request, replyPort);
+
+        Assert.True(call.IsCompletedSuccessfully, "the server ran and replied before the call returned");
+        Assert.Equal(Environment.CurrentManagedThreadId, serverThread);
+        Assert.Equal("re:call", TextOf(await call));
+        await serving.WaitAsync(TestPeers.Timeout);
+    }
+
+    [Fact]
+    public async Task SendReceive_HandedOffServerCallsAnotherInlineServer_ThatOneIsNotRunInsideTheFirstCall()
+    {
+        var (frontPort, frontSend) = Connect(B, A);
+        var back = Kernel.CreateTask("back");
+        var (backPort, backSend) = Connect(back, B);
+        B.ResumeReceivesInline = true;
+        back.ResumeReceivesInline = true;
+        var replyPort = A.CreatePort();
+        var frontReplyPort = B.CreatePort();
+        var insideFrontCall = 0;
+        var frontThread = 0;
+        var backRanInsideFrontCall = false;
+        var backServing = Task.Run(async () =>
+        {
+            var request = await back.ReceiveMessageAsync(backPort);
+            backRanInsideFrontCall = Volatile.Read(ref insideFrontCall) == 1 && Environment.CurrentManagedThreadId == Volatile.Read(ref frontThread);
+            await back.SendMessageAsync(Text(request.ReplyPort, "back:" + TextOf(request), PortDisposition.MoveSendOnce));
+        });
+        var frontServing = Task.Run(async () =>
+        {
+            var request = await B.ReceiveMessageAsync(frontPort);
+            var onward = Text(backSend, TextOf(request));
+            onward.ReplyPort = frontReplyPort;
+            onward.ReplyDisposition = PortDisposition.MakeSendOnce;
+            Volatile.Write(ref frontThread, Environment.CurrentManagedThreadId);
+            Interlocked.Exchange(ref insideFrontCall, 1);
+            var pending = B.SendReceiveAsync(onward, frontReplyPort);
+            Interlocked.Exchange(ref insideFrontCall, 0);
+            var answer = await pending;
+            await B.SendMessageAsync(Text(request.ReplyPort, "front:" + TextOf(answer), PortDisposition.MoveSendOnce));
+        });
+        await EventuallyWaitingAsync(frontPort);
+        await EventuallyWaitingAsync(backPort, back);
+
+        var call = Text(frontSend, "x");
+        call.ReplyPort = replyPort;
+        call.ReplyDisposition = PortDisposition.MakeSendOnce;
+        var reply = await A.SendReceiveAsync(call, replyPort).AsTask().WaitAsync(TestPeers.Timeout);
+
+        Assert.Equal("front:back:x", TextOf(reply));
+        Assert.False(backRanInsideFrontCall, "a handoff made by a handed-off receiver nests no further");
+        await Task.WhenAll(frontServing, backServing).WaitAsync(TestPeers.Timeout);
+    }
+
+    /// <summary>Waits until a receive of <paramref name="task"/> (default B) is blocked on <paramref name="port"/> and awaited.</summary>
+    private async Task EventuallyWaitingAsync(PortName port, PortTask? task = null)
+    {
+        var deadline = DateTime.UtcNow + TestPeers.Timeout;
+        while (Kernel.CountAwaitedReceivers(task ?? B, port) == 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the server never waited on its port");
+            await Task.Yield();
+        }
+    }
+}
