@@ -26,7 +26,7 @@ internal sealed partial class OutboundLink
                         return;
                     }
 
-                    _wake.Reader.TryRead(out _);
+                    TakeWake();
                 }
                 catch (OperationCanceledException)
                 {
@@ -286,7 +286,7 @@ internal sealed partial class OutboundLink
                     return;
                 }
 
-                _wake.Reader.TryRead(out _);
+                TakeWake();
             }
         }
         finally
@@ -384,7 +384,7 @@ internal sealed partial class OutboundLink
 
         if (more)
         {
-            _wake.Writer.TryWrite(true);
+            WakeWriter();
         }
     }
 
@@ -499,7 +499,7 @@ internal sealed partial class OutboundLink
             if (wake)
             {
                 // Requests waiting for room in the window, or a full backlog of outcomes to confirm.
-                _wake.Writer.TryWrite(true);
+                WakeWriter();
             }
 
             if (read.IsCompleted)

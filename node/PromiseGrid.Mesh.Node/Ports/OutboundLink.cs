@@ -23,6 +23,7 @@ internal sealed partial class OutboundLink : IAsyncDisposable
     private readonly Dictionary<ulong, PendingRequest> _unresolved = [];
     private readonly PriorityQueue<DeadlineEntry, long> _deadlines = new();
     private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private int _wakePending;
     private readonly CancellationTokenSource _stopping = new();
     private readonly ILogger _logger;
     private ulong _nextSeq = 1;
@@ -99,7 +100,7 @@ internal sealed partial class OutboundLink : IAsyncDisposable
 
         if (frame.Array is null || !TryWriteInline())
         {
-            _wake.Writer.TryWrite(true);
+            WakeWriter();
         }
     }
 
@@ -137,7 +138,7 @@ internal sealed partial class OutboundLink : IAsyncDisposable
 
         if (!TryWriteInline())
         {
-            _wake.Writer.TryWrite(true);
+            WakeWriter();
         }
     }
 
@@ -194,8 +195,27 @@ internal sealed partial class OutboundLink : IAsyncDisposable
         SettleAll(settled);
         if (confirm)
         {
+            WakeWriter();
+        }
+    }
+
+    /// <summary>
+    /// Wakes the writer (or the idle connection loop). A burst of sends signals the channel once:
+    /// the flag stays set until the loop takes the wake-up, so the others skip the channel's lock.
+    /// </summary>
+    private void WakeWriter()
+    {
+        if (Interlocked.Exchange(ref _wakePending, 1) == 0)
+        {
             _wake.Writer.TryWrite(true);
         }
+    }
+
+    /// <summary>Takes a wake-up; called before the loop looks at the state, so a later <see cref="WakeWriter"/> signals again.</summary>
+    private void TakeWake()
+    {
+        _wake.Reader.TryRead(out _);
+        Volatile.Write(ref _wakePending, 0);
     }
 
     private void AdvanceLowestLocked()
