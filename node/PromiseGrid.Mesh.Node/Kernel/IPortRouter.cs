@@ -19,6 +19,13 @@ internal interface IPortRouter
     /// </summary>
     ValueTask ForwardAsync(PortMessage message, TimeSpan? timeout, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Carries <paramref name="message"/> like <see cref="ForwardAsync"/>, without a time limit
+    /// and without anyone waiting for the outcome (a notification to a port whose receive right
+    /// moved away); its rights are settled all the same. May be called under the kernel lock.
+    /// </summary>
+    void Forward(PortMessage message);
+
     /// <summary>This node no longer holds the given rights to the remote port <paramref name="port"/>: give them back to its home.</summary>
     void ReleaseRemote(PortRef port, int send, int sendOnce);
 

@@ -7,12 +7,22 @@ namespace PromiseGrid.Mesh.Kernel;
 /// <summary>
 /// A port: queue, rights counters and notification requests. All fields are guarded by the
 /// kernel lock. A port whose home is another node (<see cref="IsLocal"/> false) is a proxy:
-/// only its send rights are real here.
+/// only its send rights are real here. A local port whose receive right moves to another node
+/// turns into a proxy of its new home in place (<see cref="MovedAway"/>), so the names tasks
+/// hold keep working; that is the only time <see cref="Ref"/> and <see cref="IsLocal"/> change.
 /// </summary>
 internal sealed class Port(PortRef reference, bool isLocal, int queueLimit)
 {
-    public readonly PortRef Ref = reference;
-    public readonly bool IsLocal = isLocal;
+    public PortRef Ref = reference;
+    public bool IsLocal = isLocal;
+
+    /// <summary>
+    /// The receive right moved to another node (now <see cref="Ref"/>'s home): this proxy still
+    /// answers for the old reference (this node, same id), forwarding what other nodes send to
+    /// it and keeping the rights they hold in <see cref="Holders"/> (docs/ports-protocol.md,
+    /// "Receive rights").
+    /// </summary>
+    public bool MovedAway;
     public MessageQueue Messages;
     public readonly WaiterList Receivers = new();
     public readonly WaiterList Senders = new();
@@ -45,7 +55,7 @@ internal sealed class Port(PortRef reference, bool isLocal, int queueLimit)
     public uint NoSendersSync;
     public List<DeadNameRequest>? DeadNameRequests;
 
-    /// <summary>Local port: the rights other nodes hold to it (each unit also counted in <see cref="SendRights"/>/<see cref="SendOnceRights"/>).</summary>
+    /// <summary>Local port (or one that moved away): the rights other nodes hold to it (each unit also counted in <see cref="SendRights"/>/<see cref="SendOnceRights"/>).</summary>
     public Dictionary<PeerId, HolderCount>? Holders;
 
     /// <summary>Local port: the name it is published under (obtainable by any peer through a lookup).</summary>

@@ -21,9 +21,19 @@ public sealed partial class PortKernel
             _ports.Remove(p.Ref.Id);
             LocalPortDiedLocked(p);
         }
-        else if (_proxies.TryGetValue(p.Ref, out var mapped) && mapped == p)
+        else
         {
-            _proxies.Remove(p.Ref);
+            if (_proxies.TryGetValue(p.Ref, out var mapped) && mapped == p)
+            {
+                _proxies.Remove(p.Ref);
+            }
+
+            if (p.MovedAway)
+            {
+                // Its receive right moved away and died there: the nodes that hold rights to the old reference hear it from here.
+                ForgetMovedAwayLocked(p);
+                LocalPortDiedLocked(p);
+            }
         }
 
         if (p.Receiver is { } holder && holder.Names.TryGetValue(p.ReceiverName, out var entry))

@@ -30,8 +30,6 @@ public sealed partial class PortKernel
             {
                 throw new NoRouteException($"port {p.Ref} lives on another node and no router is attached");
             }
-
-            CheckRemoteSendable(message);
         }
 
         // Validate everything before changing anything, so a failed send leaves the space untouched.
@@ -153,7 +151,8 @@ public sealed partial class PortKernel
     {
         for (var x = destination; x is not null; x = x.InTransitTo)
         {
-            if (x == moved)
+            // Same id: a proxy of the very port (its old or new reference on another node).
+            if (x == moved || x.Ref.Id == moved.Ref.Id)
             {
                 throw new InvalidRightException($"moving the receive right of {moved} to {destination} would make a cycle of rights in transit");
             }

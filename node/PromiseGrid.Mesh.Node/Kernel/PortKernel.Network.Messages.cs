@@ -24,6 +24,9 @@ internal sealed class ForwardPlan(PeerId destination, PortDescriptorEnvelope rep
         Ports = [];
         _transferred?.Clear();
         _grants?.Clear();
+        _movedAway?.Clear();
+        _receiveRights?.Clear();
+        _backlog?.Clear();
         return this;
     }
 
@@ -39,8 +42,26 @@ internal sealed class ForwardPlan(PeerId destination, PortDescriptorEnvelope rep
     /// <summary>Rights to local ports travelled with the message.</summary>
     public bool HasTransferred => _transferred is { Count: > 0 };
 
+    /// <summary>Local ports whose receive rights the message moves to <see cref="Destination"/>: proxies of their new home now.</summary>
+    public List<Port> MovedAway => _movedAway ??= [];
+
+    /// <summary>The state of each moved receive right as it goes on the wire.</summary>
+    public List<ReceiveRightEnvelope> ReceiveRights => _receiveRights ??= [];
+
+    /// <summary>
+    /// Messages that were queued in (or blocked on) the ports whose receive rights moved: the
+    /// router forwards them to the new home right after this message, in their order.
+    /// </summary>
+    public List<PortMessage> Backlog => _backlog ??= [];
+
+    /// <summary>The message moves receive rights (its request must be numbered before anything else goes to the moved ports).</summary>
+    public bool MovesReceive => _movedAway is { Count: > 0 };
+
     private List<CarriedRight>? _transferred;
     private List<ThirdPartyGrant>? _grants;
+    private List<Port>? _movedAway;
+    private List<ReceiveRightEnvelope>? _receiveRights;
+    private List<PortMessage>? _backlog;
 }
 
 /// <summary>One right to a third node's port carried by a forwarded message; <see cref="Index"/> -1 is the reply port.</summary>
@@ -98,6 +119,13 @@ public sealed partial class PortKernel
         if (right.Port is not { } p)
         {
             return right.Kind == PortRight.DeadName ? DeadDescriptor : default;
+        }
+
+        if (right.Kind == PortRight.Receive)
+        {
+            // The port moves with the message; this node keeps a proxy of its new home in its place.
+            transferred = true;
+            return MoveReceiveAwayLocked(plan, p, index);
         }
 
         var type = right.Kind == PortRight.SendOnce ? PortDisposition.PortSendOnce : PortDisposition.PortSend;
@@ -172,7 +200,8 @@ public sealed partial class PortKernel
             message.Payload.Span,
             plan.Ports,
             ool,
-            new TrailerEnvelope(message.Trailer.SenderNode, message.Trailer.SenderTask, 0, timestampUnixMilliseconds));
+            new TrailerEnvelope(message.Trailer.SenderNode, message.Trailer.SenderTask, 0, timestampUnixMilliseconds),
+            plan.MovesReceive ? System.Runtime.InteropServices.CollectionsMarshal.AsSpan(plan.ReceiveRights) : default);
     }
 
     /// <summary>
@@ -202,6 +231,15 @@ public sealed partial class PortKernel
                 }
             }
 
+        }
+
+        if (!taken && plan.MovesReceive)
+        {
+            // The new home never got the receive rights: released here, the Mach way, so the ports die.
+            foreach (var moved in plan.MovedAway)
+            {
+                DestroyPortLocked(moved);
+            }
         }
 
         if (!taken && plan.NeedsGrants)
@@ -276,12 +314,16 @@ public sealed partial class PortKernel
 
     /// <summary>
     /// A message from <paramref name="from"/> for a local port: checks the sender's rights,
-    /// turns port references into rights and enqueues it (or waits for room up to
-    /// <paramref name="timeout"/>, as a local send would). Nothing changes if it throws.
+    /// turns port references into rights (a moved receive right into a new local port with the
+    /// same id) and enqueues it (or waits for room up to <paramref name="timeout"/>, as a local
+    /// send would). For a port whose receive right moved away from here the message goes on to
+    /// the port's new home, and the returned task completes when that home has taken it. Nothing
+    /// changes if it throws.
     /// </summary>
     /// <exception cref="PortDeadException">No such local port.</exception>
-    /// <exception cref="NoRightException">The sender holds no right to the destination or to a local port it passes on.</exception>
-    /// <exception cref="InvalidRightException">A receive right or an unknown type.</exception>
+    /// <exception cref="NoRightException">The sender holds no right to the destination or to a local port it passes on, or moves the receive right of a port whose home it is not.</exception>
+    /// <exception cref="InvalidRightException">An unknown type, or a receive right moved into a message to its own port.</exception>
+    /// <exception cref="PortIdInUseException">A moved receive right's port id is already in use here.</exception>
     /// <exception cref="MessageTooLargeException">A limit of <see cref="Options"/>.</exception>
     internal ValueTask DeliverFromNetworkLocked(PeerId from, in MessageEnvelope envelope, TimeSpan? timeout, CancellationToken cancellationToken)
     {
@@ -304,6 +346,7 @@ public sealed partial class PortKernel
 
         CheckEnvelopeLimits(envelope);
         CheckPassedRights(from, envelope, p, destRight);
+        CheckMovedReceiveRights(from, envelope, p);
 
         // From here nothing fails.
         if (destRight == PortRight.Send)
@@ -323,7 +366,7 @@ public sealed partial class PortKernel
             Payload = envelope.Payload,
             DestPort = p,
             DestRight = destRight,
-            ReplyRight = RightFromNetwork(from, envelope.Reply, envelope.ReplyType),
+            ReplyRight = RightFromNetwork(from, envelope, -1, p),
             Trailer = new MessageTrailer(from, envelope.Trailer.SenderTask, 0, Now),
         };
         if (envelope.Ports.Count > 0)
@@ -331,7 +374,7 @@ public sealed partial class PortKernel
             var rights = new CarriedRight[envelope.Ports.Count];
             for (var i = 0; i < rights.Length; i++)
             {
-                rights[i] = RightFromNetwork(from, envelope.Ports[i].Port, envelope.Ports[i].Type);
+                rights[i] = RightFromNetwork(from, envelope, i, p);
             }
 
             message.CarriedRights = rights;
@@ -347,6 +390,12 @@ public sealed partial class PortKernel
             }
 
             message.OutOfLine = regions;
+        }
+
+        if (p.MovedAway)
+        {
+            // The receive right lives elsewhere now: carry the message on (the router owns it from here).
+            return Router!.ForwardAsync(message, timeout ?? Timeout.InfiniteTimeSpan, cancellationToken);
         }
 
         return QueueOrWaitLocked(p, message, destRight, timeout, cancellationToken);
@@ -392,11 +441,15 @@ public sealed partial class PortKernel
                 return;
             }
 
+            if (type == PortDisposition.PortReceive)
+            {
+                // Checked by CheckMovedReceiveRights.
+                return;
+            }
+
             if (type is not (PortDisposition.PortSend or PortDisposition.PortSendOnce))
             {
-                throw new InvalidRightException(type == PortDisposition.PortReceive
-                    ? "a receive right cannot move between nodes"
-                    : $"a message carries received types, not {type}");
+                throw new InvalidRightException($"a message carries received types, not {type}");
             }
 
             if (reference is null || reference.Home != LocalPeer || !_ports.TryGetValue(reference.Id, out var q) || !q.Active)
@@ -431,12 +484,22 @@ public sealed partial class PortKernel
         }
     }
 
-    /// <summary>A right arriving in a message from <paramref name="from"/> (checked by <see cref="CheckPassedRights"/>).</summary>
-    private CarriedRight RightFromNetwork(PeerId from, PortRef? reference, PortDisposition type)
+    /// <summary>
+    /// The right in <paramref name="slot"/> (-1: the reply port) of a message from
+    /// <paramref name="from"/> to <paramref name="destination"/> (checked by
+    /// <see cref="CheckPassedRights"/> and <see cref="CheckMovedReceiveRights"/>).
+    /// </summary>
+    private CarriedRight RightFromNetwork(PeerId from, in MessageEnvelope envelope, int slot, Port destination)
     {
+        var (reference, type) = slot < 0 ? (envelope.Reply, envelope.ReplyType) : (envelope.Ports[slot].Port, envelope.Ports[slot].Type);
         if (type == PortDisposition.None)
         {
             return CarriedRight.None;
+        }
+
+        if (type == PortDisposition.PortReceive)
+        {
+            return new CarriedRight(ArriveLocked(from, reference!, ReceiveRightOf(envelope, slot), destination), PortRight.Receive);
         }
 
         var kind = type == PortDisposition.PortSendOnce ? PortRight.SendOnce : PortRight.Send;

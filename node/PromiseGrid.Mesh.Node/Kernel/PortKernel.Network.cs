@@ -15,24 +15,6 @@ public sealed partial class PortKernel
     private readonly Dictionary<string, Port> _published = new(StringComparer.Ordinal);
     private readonly HashSet<PortMessage> _forwarding = [];
 
-    /// <summary>Receive rights stay on their node: refuse a message to another node that would move one.</summary>
-    private static void CheckRemoteSendable(PortMessage message)
-    {
-        var refused = message.ReplyDisposition == PortDisposition.MoveReceive;
-        if (message.Ports is { } ports)
-        {
-            foreach (var d in ports)
-            {
-                refused |= d.Disposition == PortDisposition.MoveReceive;
-            }
-        }
-
-        if (refused)
-        {
-            throw new InvalidRightException("a receive right cannot move to another node");
-        }
-    }
-
     // ---- publishing and lookup ----
 
     /// <summary>Publishes the port <paramref name="name"/> receives on as <paramref name="service"/>.</summary>
@@ -146,8 +128,8 @@ public sealed partial class PortKernel
         }
     }
 
-    /// <summary>Counts a right as <paramref name="holder"/>'s whose unit the port already counts (it moves from elsewhere).</summary>
-    private void AddHolderLocked(Port p, PeerId holder, PortRight kind)
+    /// <summary>Counts <paramref name="units"/> rights as <paramref name="holder"/>'s whose units the port already counts (they move from elsewhere).</summary>
+    private void AddHolderLocked(Port p, PeerId holder, PortRight kind, int units = 1)
     {
         p.Holders ??= [];
         if (!p.Holders.TryGetValue(holder, out var count))
@@ -163,11 +145,11 @@ public sealed partial class PortKernel
 
         if (kind == PortRight.Send)
         {
-            count.Send++;
+            count.Send += units;
         }
         else
         {
-            count.SendOnce++;
+            count.SendOnce += units;
         }
     }
 
@@ -383,8 +365,13 @@ public sealed partial class PortKernel
 
     private void MaybeForgetProxyLocked(Port p)
     {
-        if (p.SendRights == 0 && p.SendOnceRights == 0 && p.DeadNameRequests is not { Count: > 0 }
-            && _proxies.TryGetValue(p.Ref, out var mapped) && mapped == p)
+        if (p.SendRights != 0 || p.SendOnceRights != 0)
+        {
+            return;
+        }
+
+        ForgetMovedAwayLocked(p);
+        if (p.DeadNameRequests is not { Count: > 0 } && _proxies.TryGetValue(p.Ref, out var mapped) && mapped == p)
         {
             _proxies.Remove(p.Ref);
         }

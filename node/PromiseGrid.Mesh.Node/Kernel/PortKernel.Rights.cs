@@ -331,6 +331,13 @@ public sealed partial class PortKernel
             message.Ports = [default];
         }
 
+        if (!notify.IsLocal)
+        {
+            // The notify port's receive right moved to another node since the request was made.
+            ForwardUnawaitedLocked(message);
+            return;
+        }
+
         EnqueueLocked(notify, message);
     }
 

@@ -18,6 +18,12 @@ internal sealed class InboundLink(PeerId peer, ulong epoch)
 
     public Lock Gate { get; } = new();
 
+    /// <summary>
+    /// The protocol version agreed with the client on its latest hello (the lower of its and
+    /// ours): error codes it does not know are sent as their version-1 equivalents.
+    /// </summary>
+    public uint Version { get; set; } = 1;
+
     /// <summary>The client has every outcome up to here.</summary>
     public ulong Confirmed { get; set; }
 
@@ -71,7 +77,7 @@ internal sealed class InboundLink(PeerId peer, ulong epoch)
                     acked.Add(seq);
                     break;
                 case ServerOutcomeState.Nacked:
-                    nacks.Add(new NackFrame(seq, outcome.Code, outcome.Message ?? string.Empty));
+                    nacks.Add(new NackFrame(seq, PortsErrorCodes.ForVersion(outcome.Code, Version), outcome.Message ?? string.Empty));
                     break;
                 case ServerOutcomeState.Result:
                     results.Add(new ResultFrame(seq, outcome.Port));
@@ -79,7 +85,7 @@ internal sealed class InboundLink(PeerId peer, ulong epoch)
             }
         }
 
-        return new WelcomeFrame(PortsFrameCodec.Version, serverEpoch, ToRanges(acked), pending, nacks, results);
+        return new WelcomeFrame(Version, serverEpoch, ToRanges(acked), pending, nacks, results);
     }
 
     /// <summary>Sorted, merged ranges of <paramref name="seqs"/>.</summary>

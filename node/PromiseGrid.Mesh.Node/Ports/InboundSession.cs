@@ -35,7 +35,7 @@ internal sealed class InboundSession(RemotePorts owner, InboundLink link, IMuxed
                 _acked.Add(seq);
                 break;
             case ServerOutcomeState.Nacked:
-                _answers.Add(new NackFrame(seq, outcome.Code, outcome.Message ?? string.Empty));
+                _answers.Add(new NackFrame(seq, PortsErrorCodes.ForVersion(outcome.Code, link.Version), outcome.Message ?? string.Empty));
                 break;
             case ServerOutcomeState.Result:
                 _answers.Add(new ResultFrame(seq, outcome.Port));
@@ -304,6 +304,7 @@ internal sealed class InboundSession(RemotePorts owner, InboundLink link, IMuxed
         NoRightException => PortsErrorCode.NoRight,
         MessageTooLargeException => PortsErrorCode.TooLarge,
         InvalidRightException => PortsErrorCode.Unsupported,
+        PortIdInUseException => PortsErrorCode.PortExists,
         SendTimeoutException => PortsErrorCode.Timeout,
         _ => PortsErrorCode.Malformed,
     };

@@ -118,7 +118,7 @@ internal sealed partial class OutboundLink
             throw new ProtocolViolationException($"{Peer} answered hello with {frame.Type}");
         }
 
-        if (welcome.Version != PortsFrameCodec.Version)
+        if (welcome.Version is 0 or > PortsFrameCodec.Version)
         {
             throw new ProtocolViolationException($"{Peer} chose ports version {welcome.Version}, this node speaks {PortsFrameCodec.Version}");
         }

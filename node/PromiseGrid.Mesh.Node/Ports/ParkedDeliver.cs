@@ -55,8 +55,15 @@ internal sealed class ParkedDeliver
         }
         catch (Exception e)
         {
-            // Timed out in the full queue, or the port died (or anything else went wrong) before it got in.
-            code = e is SendTimeoutException ? PortsErrorCode.Timeout : PortsErrorCode.PortDied;
+            // Timed out in the full queue, or the port died (or anything else went wrong) before
+            // it got in; for a port whose receive right moved away, the new home did not take it.
+            code = e switch
+            {
+                SendTimeoutException => PortsErrorCode.Timeout,
+                NodeUnreachableException or NoRightException or MessageTooLargeException or InvalidRightException
+                    or PortIdInUseException or ProtocolViolationException or MessageUndeliverableException => PortsErrorCode.Undeliverable,
+                _ => PortsErrorCode.PortDied,
+            };
             message = e.Message;
         }
 

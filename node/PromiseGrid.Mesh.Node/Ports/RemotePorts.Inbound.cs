@@ -25,6 +25,7 @@ public sealed partial class RemotePorts
             InboundSession? previous;
             lock (link.Gate)
             {
+                link.Version = Math.Clamp(hello.Version, 1, PortsFrameCodec.Version);
                 link.Confirm(hello.ConfirmedThrough);
                 welcome = link.BuildWelcome(Epoch);
                 previous = link.Current;

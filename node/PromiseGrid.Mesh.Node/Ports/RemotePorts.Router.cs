@@ -9,18 +9,32 @@ namespace PromiseGrid.Mesh.Node.Ports;
 /// <summary>The sending side: messages, grants, releases and port deaths become requests on the links.</summary>
 public sealed partial class RemotePorts : IPortRouter
 {
-    ValueTask IPortRouter.ForwardAsync(PortMessage message, TimeSpan? timeout, CancellationToken cancellationToken)
+    ValueTask IPortRouter.ForwardAsync(PortMessage message, TimeSpan? timeout, CancellationToken cancellationToken) =>
+        Forward(message, timeout, cancellationToken, awaited: true);
+
+    void IPortRouter.Forward(PortMessage message) => Forward(message, Timeout.InfiniteTimeSpan, default, awaited: false);
+
+    /// <summary>
+    /// Carries a copied-in message to its destination's home; <paramref name="awaited"/>: the
+    /// caller awaits the returned task (otherwise it is <c>default</c> and only the rights are
+    /// settled when the outcome arrives).
+    /// </summary>
+    private ValueTask Forward(PortMessage message, TimeSpan? timeout, CancellationToken cancellationToken, bool awaited)
     {
         var home = message.DestPort!.Ref.Home;
         var link = GetLink(home);
-        var pooled = _requests.Rent(PortsFrameType.Deliver, awaited: true);
+        var pooled = _requests.Rent(PortsFrameType.Deliver, awaited);
         ForwardPlan plan;
+        timeout ??= Options.DefaultSendTimeout;
         lock (_kernel.Sync)
         {
             plan = _kernel.BeginForwardLocked(message, home, pooled.SparePlan);
+            if (plan.MovesReceive)
+            {
+                return ForwardMovingLocked(link, message, plan, timeout, cancellationToken, awaited);
+            }
         }
 
-        timeout ??= Options.DefaultSendTimeout;
         if (!plan.NeedsGrants)
         {
             // A pooled request and plan, the frame encoded into the request's own buffer outside
@@ -28,7 +42,7 @@ public sealed partial class RemotePorts : IPortRouter
             pooled.SparePlan = plan;
             pooled.Message = message;
             pooled.Plan = plan;
-            var result = pooled.AsPlainValueTask();
+            var result = awaited ? pooled.AsPlainValueTask() : default;
             link.Submit(pooled, EncodeDeliver(pooled, TimeoutMilliseconds(timeout)), timeout, cancellationToken);
             return result;
         }
@@ -37,11 +51,34 @@ public sealed partial class RemotePorts : IPortRouter
             // Used once: the grants run alongside and may still look at it after it is settled.
             // The pooled request (which may have lent its plan) is not returned: the GC takes it.
             var request = new PendingRequest(PortsFrameType.Deliver) { Message = message, Plan = plan };
-            var result = request.AsPlainValueTask();
+            var result = awaited ? request.AsPlainValueTask() : default;
             link.Submit(request, default, timeout, cancellationToken);
             _ = GrantThenReleaseAsync(link, request);
             return result;
         }
+    }
+
+    /// <summary>
+    /// A message that moves receive rights (docs/ports-protocol.md, "Receive rights"): numbered
+    /// on the link under the kernel lock that turned the ports into proxies, and followed at once
+    /// by the messages that were queued in them, so nothing sent to the moved ports (by this
+    /// node's tasks or forwarded for other nodes) can get ahead of it on the one ordered link to
+    /// the new home. Its frame is written once its third-party grants, if any, are done.
+    /// </summary>
+    private ValueTask ForwardMovingLocked(OutboundLink link, PortMessage message, ForwardPlan plan, TimeSpan? timeout, CancellationToken cancellationToken, bool awaited)
+    {
+        var request = new PendingRequest(PortsFrameType.Deliver) { Message = message, Plan = plan };
+        var result = awaited ? request.AsPlainValueTask() : default;
+        link.Submit(request, default, timeout, cancellationToken);
+        foreach (var queued in plan.Backlog)
+        {
+            // Already accepted by the port: no time limit on the way to its new home.
+            Forward(queued, Timeout.InfiniteTimeSpan, default, awaited: false);
+        }
+
+        plan.Backlog.Clear();
+        _ = GrantThenReleaseAsync(link, request);
+        return result;
     }
 
     private static uint TimeoutMilliseconds(TimeSpan? timeout) =>
@@ -239,6 +276,8 @@ public sealed partial class RemotePorts : IPortRouter
         PortsErrorCode.TooLarge => new MessageTooLargeException($"{peer} refused the message: {message}"),
         PortsErrorCode.Timeout => new SendTimeoutException($"{peer}: {message}"),
         PortsErrorCode.Unsupported => new InvalidRightException($"{peer} refused: {message}"),
+        PortsErrorCode.PortExists => new PortIdInUseException($"{peer} refused: {message}"),
+        PortsErrorCode.Undeliverable => new MessageUndeliverableException($"{peer}: {message}"),
         _ => new ProtocolViolationException($"{peer} could not read the request: {message}"),
     };
 }

@@ -89,3 +89,23 @@ public sealed class NodeUnreachableException : MeshException
     /// <summary>The message was written to the home node at least once, and the answer was lost.</summary>
     public bool MayHaveBeenDelivered { get; }
 }
+
+/// <summary>
+/// A receive right arrived at a node for a port whose 128-bit id is already in use there (a
+/// port moving between nodes keeps its id): the node refused it, so the right is released the
+/// Mach way and the port dies (docs/ports-protocol.md, "Receive rights").
+/// </summary>
+public sealed class PortIdInUseException : MeshException
+{
+    public PortIdInUseException(string message) : base(message) { }
+}
+
+/// <summary>
+/// The message reached a node the port's receive right had moved away from, which took it and
+/// forwarded it towards the port's current home; that home did not take it (a refusal, or it
+/// could not be reached), so the forwarding node destroyed the message and released its rights.
+/// </summary>
+public sealed class MessageUndeliverableException : MeshException
+{
+    public MessageUndeliverableException(string message) : base(message) { }
+}

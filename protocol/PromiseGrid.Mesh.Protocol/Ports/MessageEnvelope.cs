@@ -13,6 +13,7 @@ public readonly record struct MessageEnvelope
 {
     private readonly IReadOnlyList<PortDescriptorEnvelope>? _ports;
     private readonly IReadOnlyList<ReadOnlyMemory<byte>>? _outOfLine;
+    private readonly IReadOnlyList<ReceiveRightEnvelope>? _receiveRights;
 
     /// <summary>An envelope with no ports and no out-of-line regions; set the destination.</summary>
     public MessageEnvelope()
@@ -49,12 +50,34 @@ public readonly record struct MessageEnvelope
     /// <summary>Out-of-line regions.</summary>
     public IReadOnlyList<ReadOnlyMemory<byte>> OutOfLine { get => _outOfLine ?? []; init => _outOfLine = value; }
 
+    /// <summary>
+    /// The state of each receive right the message moves (one per descriptor, or reply, of type
+    /// <see cref="PortDisposition.PortReceive"/>); empty for most messages. Protocol version 2.
+    /// </summary>
+    public IReadOnlyList<ReceiveRightEnvelope> ReceiveRights { get => _receiveRights ?? []; init => _receiveRights = value; }
+
     /// <summary>Trailer stamped by the sending kernel.</summary>
     public TrailerEnvelope Trailer { get; init; }
 }
 
 /// <summary>A right carried in a message body: the port (null for <c>MACH_PORT_NULL</c>) and the received type.</summary>
 public readonly record struct PortDescriptorEnvelope(PortRef? Port, PortDisposition Type);
+
+/// <summary>
+/// A receive right moving to another node with its message (docs/ports-protocol.md, "Receive
+/// rights"): which right of the envelope it is (<see cref="Slot"/>: -1 the reply port, else the
+/// index of a port descriptor) and the port state that must survive the move. The port keeps its
+/// id; the sending node, which keeps answering for the old reference, stays a holder of
+/// <see cref="SenderSend"/> send rights (0 or 1: its aggregate) and <see cref="SenderSendOnce"/>
+/// send-once rights.
+/// </summary>
+/// <param name="Slot">-1 for the reply port, otherwise the index of the port descriptor.</param>
+/// <param name="Sequence">The next sequence number the port stamps at receive (<c>mps_seqno</c>).</param>
+/// <param name="QueueLimit">The port's queue limit (<c>mps_qlimit</c>).</param>
+/// <param name="MakeSendCount">Send rights made from the receive right so far (<c>mps_mscount</c>), for no-senders.</param>
+/// <param name="SenderSend">Send rights the sending node holds to the port after the move (its aggregate: 0 or 1).</param>
+/// <param name="SenderSendOnce">Send-once rights the sending node holds to the port after the move.</param>
+public readonly record struct ReceiveRightEnvelope(int Slot, ulong Sequence, uint QueueLimit, uint MakeSendCount, uint SenderSend, uint SenderSendOnce);
 
 /// <summary>The trailer on the wire: sending node and task, per-port sequence number, timestamp (Unix ms).</summary>
 public readonly record struct TrailerEnvelope(PeerId? SenderNode, ulong SenderTask, ulong Sequence, long TimestampUnixMilliseconds);

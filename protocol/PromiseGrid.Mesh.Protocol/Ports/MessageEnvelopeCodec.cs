@@ -8,13 +8,20 @@ namespace PromiseGrid.Mesh.Ports;
 /// MessagePack encoding of <see cref="MessageEnvelope"/> (architecture.md "Messages"). Layout,
 /// an array of 11: <c>[dest, destType, reply|nil, replyType, msgId, protocolId(bin), flags,
 /// payload(bin), [ [portRef|nil, type] … ], [ bin … ], [senderPeer(bin)|nil, task, seq, time]]</c>,
-/// a port reference being <c>[peerId(bin), portId(bin 16)]</c>. Decoding treats the input as
+/// a port reference being <c>[peerId(bin), portId(bin 16)]</c>; an envelope that moves receive
+/// rights has a 12th element, <c>[ [slot, seqno, qlimit, mscount, send, sendOnce] … ]</c>
+/// (<see cref="ReceiveRightEnvelope"/>), and only such an envelope has it. Decoding treats the input as
 /// untrusted (<see cref="MessagePackSecurity.UntrustedData"/> depth accounting) and enforces
 /// <see cref="MessageCodecOptions"/>; byte fields are slices of the input, not copies.
 /// </summary>
 public static class MessageEnvelopeCodec
 {
     private const int EnvelopeFields = 11;
+
+    /// <summary>Fields of an envelope that moves receive rights (the 12th lists them).</summary>
+    private const int EnvelopeFieldsWithReceiveRights = 12;
+
+    private const int ReceiveRightFields = 6;
 
     private static readonly MessagePackSecurity DefaultSecurity = MessagePackSecurity.UntrustedData.WithMaximumObjectGraphDepth(MessageCodecOptions.Default.MaxDepth);
 
@@ -34,14 +41,16 @@ public static class MessageEnvelopeCodec
         ReadOnlySpan<ReadOnlyMemory<byte>> regions = envelope.OutOfLine is ReadOnlyMemory<byte>[] ool ? ool : [.. envelope.OutOfLine];
         Write(
             ref w, envelope.Destination, envelope.DestinationType, envelope.Reply, envelope.ReplyType, envelope.MessageId,
-            envelope.ProtocolId.Span, envelope.Flags, envelope.Payload.Span, ports, regions, envelope.Trailer);
+            envelope.ProtocolId.Span, envelope.Flags, envelope.Payload.Span, ports, regions, envelope.Trailer,
+            envelope.ReceiveRights is ReceiveRightEnvelope[] moved ? moved : [.. envelope.ReceiveRights]);
         w.Flush();
     }
 
     /// <summary>
     /// Writes an envelope from its parts, as <see cref="Encode(in MessageEnvelope, IBufferWriter{byte})"/>
     /// would write the <see cref="MessageEnvelope"/> holding them: for a sender that has the parts
-    /// at hand and no reason to build the object.
+    /// at hand and no reason to build the object. <paramref name="receiveRights"/> empty writes
+    /// the 11-field envelope of protocol version 1.
     /// </summary>
     public static void Write(
         ref MessagePackWriter w,
@@ -55,10 +64,11 @@ public static class MessageEnvelopeCodec
         ReadOnlySpan<byte> payload,
         ReadOnlySpan<PortDescriptorEnvelope> ports,
         ReadOnlySpan<ReadOnlyMemory<byte>> outOfLine,
-        in TrailerEnvelope trailer)
+        in TrailerEnvelope trailer,
+        ReadOnlySpan<ReceiveRightEnvelope> receiveRights = default)
     {
         ArgumentNullException.ThrowIfNull(destination);
-        w.WriteArrayHeader(EnvelopeFields);
+        w.WriteArrayHeader(receiveRights.IsEmpty ? EnvelopeFields : EnvelopeFieldsWithReceiveRights);
         WritePortRef(ref w, destination);
         w.Write((byte)destinationType);
         WritePortRef(ref w, reply);
@@ -94,6 +104,22 @@ public static class MessageEnvelopeCodec
         w.Write(trailer.SenderTask);
         w.Write(trailer.Sequence);
         w.Write(trailer.TimestampUnixMilliseconds);
+        if (receiveRights.IsEmpty)
+        {
+            return;
+        }
+
+        w.WriteArrayHeader(receiveRights.Length);
+        foreach (var moved in receiveRights)
+        {
+            w.WriteArrayHeader(ReceiveRightFields);
+            w.Write(moved.Slot);
+            w.Write(moved.Sequence);
+            w.Write(moved.QueueLimit);
+            w.Write(moved.MakeSendCount);
+            w.Write(moved.SenderSend);
+            w.Write(moved.SenderSendOnce);
+        }
     }
 
     /// <summary>Decodes one envelope that fills <paramref name="bytes"/> exactly.</summary>
@@ -250,7 +276,12 @@ public static class MessageEnvelopeCodec
     private static MessageEnvelope ReadEnvelope(ref MessagePackReader r, MessagePackSecurity security, MessageCodecOptions options, bool copy = false)
     {
         security.DepthStep(ref r);
-        ExpectArray(ref r, EnvelopeFields, "envelope");
+        var fields = r.ReadArrayHeader();
+        if (fields is not (EnvelopeFields or EnvelopeFieldsWithReceiveRights))
+        {
+            throw new InvalidFormatException($"envelope has {fields} fields, expected {EnvelopeFields} or {EnvelopeFieldsWithReceiveRights}");
+        }
+
         var destination = ReadPortRef(ref r, security) ?? throw new InvalidFormatException("envelope without a destination");
         var destinationType = ReadType(ref r);
         var reply = ReadPortRef(ref r, security);
@@ -308,6 +339,7 @@ public static class MessageEnvelopeCodec
 
         var trailer = new TrailerEnvelope(sender, r.ReadUInt64(), r.ReadUInt64(), r.ReadInt64());
         r.Depth--;
+        var receiveRights = fields == EnvelopeFieldsWithReceiveRights ? ReadReceiveRights(ref r, security, reply, replyType, ports) : [];
         r.Depth--;
 
         return new MessageEnvelope
@@ -322,8 +354,56 @@ public static class MessageEnvelopeCodec
             Payload = payload,
             Ports = ports,
             OutOfLine = ool,
+            ReceiveRights = receiveRights,
             Trailer = trailer,
         };
+    }
+
+    /// <summary>
+    /// Reads the receive-right list and checks it against the rights it describes: each entry
+    /// names the reply (-1) or a descriptor of type <see cref="PortDisposition.PortReceive"/>
+    /// with a reference, at most once, and every such right has its entry.
+    /// </summary>
+    private static ReceiveRightEnvelope[] ReadReceiveRights(ref MessagePackReader r, MessagePackSecurity security, PortRef? reply, PortDisposition replyType, PortDescriptorEnvelope[] ports)
+    {
+        var expected = replyType == PortDisposition.PortReceive ? 1 : 0;
+        foreach (var d in ports)
+        {
+            expected += d.Type == PortDisposition.PortReceive ? 1 : 0;
+        }
+
+        security.DepthStep(ref r);
+        var count = r.ReadArrayHeader();
+        if (count == 0 || count != expected)
+        {
+            throw new InvalidFormatException($"{count} receive-right entries for {expected} receive rights");
+        }
+
+        var moved = new ReceiveRightEnvelope[count];
+        for (var i = 0; i < count; i++)
+        {
+            security.DepthStep(ref r);
+            ExpectArray(ref r, ReceiveRightFields, "receive-right entry");
+            moved[i] = new ReceiveRightEnvelope(r.ReadInt32(), r.ReadUInt64(), r.ReadUInt32(), r.ReadUInt32(), r.ReadUInt32(), r.ReadUInt32());
+            r.Depth--;
+            var slot = moved[i].Slot;
+            var (reference, type) = slot == -1 ? (reply, replyType) : slot >= 0 && slot < ports.Length ? (ports[slot].Port, ports[slot].Type) : (null, PortDisposition.None);
+            if (type != PortDisposition.PortReceive || reference is null)
+            {
+                throw new InvalidFormatException($"receive-right entry {i} names slot {slot}, which is not a receive right");
+            }
+
+            for (var j = 0; j < i; j++)
+            {
+                if (moved[j].Slot == slot)
+                {
+                    throw new InvalidFormatException($"two receive-right entries for slot {slot}");
+                }
+            }
+        }
+
+        r.Depth--;
+        return moved;
     }
 
     private static void WritePortRef(ref MessagePackWriter w, PortRef? port)

@@ -17,8 +17,12 @@ public static class PortsFrameCodec
     /// <summary>The protocol id negotiated with multistream-select.</summary>
     public const string ProtocolId = "/promisegrid/ports/1.0.0";
 
-    /// <summary>The minor version this implementation speaks inside <see cref="ProtocolId"/>.</summary>
-    public const uint Version = 1;
+    /// <summary>
+    /// The minor version this implementation speaks inside <see cref="ProtocolId"/>: 2 adds
+    /// receive rights in envelopes and the error codes 8 and 9. A server answers hello with the
+    /// lower of the client's version and its own; a client accepts any version from 1 to its own.
+    /// </summary>
+    public const uint Version = 2;
 
     /// <summary>Most port ids in one port-dead frame.</summary>
     public const int MaxPortsPerFrame = 1024;

@@ -57,6 +57,8 @@ public class PortKernelRouterTests : KernelFixture
             return default;
         }
 
+        public void Forward(PortMessage message) => Messages.Add(message);
+
         public void ReleaseRemote(PortRef port, int send, int sendOnce)
         {
         }

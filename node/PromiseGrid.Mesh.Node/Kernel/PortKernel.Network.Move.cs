@@ -1,0 +1,194 @@
+using PromiseGrid.Mesh.Identity;
+using PromiseGrid.Mesh.Ports;
+
+namespace PromiseGrid.Mesh.Kernel;
+
+/// <summary>
+/// Receive rights moving between nodes (docs/ports-protocol.md, "Receive rights"). The port
+/// keeps its 128-bit id: the node that sends the right turns its port into a proxy of the new
+/// home in place (tasks keep their names; what other nodes send to the old reference is
+/// forwarded), and the node that receives it makes a local port with the same id, owned by the
+/// message until a task receives it, exactly like a local receive right in transit.
+/// </summary>
+public sealed partial class PortKernel
+{
+    /// <summary>
+    /// A message leaving for <see cref="ForwardPlan.Destination"/> carries the receive right of
+    /// the local port <paramref name="p"/> (in <paramref name="slot"/>, -1 the reply): the port
+    /// becomes a proxy of <c>(destination, same id)</c>, its queued and blocked messages are
+    /// handed to the plan's backlog, and this node stays one holder at the new home for the
+    /// rights its tasks and other nodes hold. Returns the descriptor to write.
+    /// </summary>
+    private PortDescriptorEnvelope MoveReceiveAwayLocked(ForwardPlan plan, Port p, int slot)
+    {
+        var oldRef = p.Ref;
+        if (p.PublishedName is { } service)
+        {
+            _published.Remove(service);
+            p.PublishedName = null;
+        }
+
+        // Deviation: registered no-senders and port-destroyed requests do not travel; they are
+        // cancelled here, their send-once rights destroyed unused (a send-once notification each).
+        if (p.NoSendersRequest is { } noSenders)
+        {
+            p.NoSendersRequest = null;
+            ReleaseSendOnceLocked(noSenders);
+        }
+
+        if (p.PortDestroyedRequest is { } portDestroyed)
+        {
+            p.PortDestroyedRequest = null;
+            ReleaseSendOnceLocked(portDestroyed);
+        }
+
+        // Messages already accepted by the port follow it, in order, right behind this message.
+        while (p.Messages.TryDequeue(out var queued))
+        {
+            plan.Backlog.Add(queued);
+        }
+
+        foreach (var blocked in p.Senders.TakeAll())
+        {
+            // Accepted by the port's queue now: the sender's send is done.
+            plan.Backlog.Add(blocked.Message!);
+            CompleteLocked(blocked, null);
+        }
+
+        // Every right counted here (tasks' names, messages, other nodes) stays counted here: to the
+        // new home this node is one holder of one send right and of each send-once right.
+        var holdsSend = p.SendRights > 0;
+        plan.ReceiveRights.Add(new ReceiveRightEnvelope(slot, p.Sequence, (uint)p.QueueLimit, p.MakeSendCount, holdsSend ? 1u : 0u, (uint)p.SendOnceRights));
+        p.Ref = new PortRef(plan.Destination, oldRef.Id);
+        p.IsLocal = false;
+        p.MovedAway = true;
+        p.InTransitTo = null;
+        p.Receiver = null;
+        p.GrantedSend = holdsSend ? 1 : 0;
+        p.GrantedSendOnce = p.SendOnceRights;
+        _proxies.TryAdd(p.Ref, p);
+        plan.MovedAway.Add(p);
+        MaybeForgetProxyLocked(p);
+        return new PortDescriptorEnvelope(oldRef, PortDisposition.PortReceive);
+    }
+
+    /// <summary>
+    /// A port that moved away and that nobody here or on other nodes holds a right to any more:
+    /// its old reference answers nothing from now on.
+    /// </summary>
+    private void ForgetMovedAwayLocked(Port p)
+    {
+        if (p.MovedAway && _ports.TryGetValue(p.Ref.Id, out var mapped) && mapped == p)
+        {
+            _ports.Remove(p.Ref.Id);
+        }
+    }
+
+    /// <summary>
+    /// The receive rights a message from <paramref name="from"/> moves here must be rights it can
+    /// move and that can arrive: the sender must be the port's home (only the holder of the
+    /// receive right answers for a port, and a reference is not a capability), the id must be
+    /// free here, and the port must not travel into a message to itself.
+    /// </summary>
+    /// <exception cref="NoRightException">The sender is not the home of a port whose receive right it moves.</exception>
+    /// <exception cref="PortIdInUseException">A port with that id lives here (or moved away from here).</exception>
+    /// <exception cref="InvalidRightException">The port would travel to itself, or the same port moves twice.</exception>
+    private void CheckMovedReceiveRights(PeerId from, in MessageEnvelope envelope, Port destination)
+    {
+        var moved = envelope.ReceiveRights;
+        for (var i = 0; i < moved.Count; i++)
+        {
+            var record = moved[i];
+            var reference = record.Slot < 0 ? envelope.Reply! : envelope.Ports[record.Slot].Port!;
+            if (reference.Home != from)
+            {
+                throw new NoRightException($"{from} moves the receive right of {reference}, whose home is another node");
+            }
+
+            if (reference.Id == destination.Ref.Id)
+            {
+                throw new InvalidRightException($"the receive right of {reference} cannot travel in a message to its own port");
+            }
+
+            if (_ports.ContainsKey(reference.Id))
+            {
+                throw new PortIdInUseException($"port id {reference.Id} is already in use at {LocalPeer}");
+            }
+
+            if (record.SenderSend > 1 || record.SenderSendOnce > int.MaxValue / 2)
+            {
+                throw new InvalidRightException($"the sender of {reference} claims {record.SenderSend} send and {record.SenderSendOnce} send-once rights; it holds its send rights as one");
+            }
+
+            for (var j = 0; j < i; j++)
+            {
+                var other = moved[j].Slot < 0 ? envelope.Reply! : envelope.Ports[moved[j].Slot].Port!;
+                if (other.Id == reference.Id)
+                {
+                    throw new InvalidRightException($"the receive right of {reference} appears twice in one message");
+                }
+            }
+        }
+    }
+
+    /// <summary>The state of the receive right in <paramref name="slot"/> (the codec guarantees there is one).</summary>
+    private static ReceiveRightEnvelope ReceiveRightOf(in MessageEnvelope envelope, int slot)
+    {
+        foreach (var record in envelope.ReceiveRights)
+        {
+            if (record.Slot == slot)
+            {
+                return record;
+            }
+        }
+
+        throw new InvalidOperationException($"no receive-right entry for slot {slot}");
+    }
+
+    /// <summary>
+    /// A receive right arrives from <paramref name="from"/> in a message to
+    /// <paramref name="destination"/> (checked by <see cref="CheckMovedReceiveRights"/>): a new
+    /// local port with the same id and the moved state, in transit until a task receives it,
+    /// with the sending node counted as the holder of the rights it keeps answering for.
+    /// </summary>
+    private Port ArriveLocked(PeerId from, PortRef reference, ReceiveRightEnvelope record, Port destination)
+    {
+        var queueLimit = (int)Math.Min(record.QueueLimit, (uint)Options.MaxQueueLimit);
+        var p = new Port(new PortRef(LocalPeer, reference.Id), isLocal: true, queueLimit)
+        {
+            Sequence = record.Sequence,
+            MakeSendCount = record.MakeSendCount,
+            InTransitTo = destination,
+        };
+        _ports.Add(reference.Id, p);
+        if (record.SenderSend > 0)
+        {
+            GrantLocked(p, from, PortRight.Send);
+        }
+
+        if (record.SenderSendOnce > 0)
+        {
+            AddHolderLocked(p, from, PortRight.SendOnce, (int)record.SenderSendOnce);
+            p.SendOnceRights += (int)record.SenderSendOnce;
+        }
+
+        return p;
+    }
+
+    /// <summary>
+    /// Hands a kernel-made message for a port whose receive right moved to another node (a
+    /// notification through a right registered before the move) to the router; nobody waits
+    /// for it. Without a router (none can have moved away then) it is destroyed.
+    /// </summary>
+    private void ForwardUnawaitedLocked(PortMessage message)
+    {
+        if (Router is { } router)
+        {
+            router.Forward(message);
+        }
+        else
+        {
+            DestroyMessageLocked(message);
+        }
+    }
+}
