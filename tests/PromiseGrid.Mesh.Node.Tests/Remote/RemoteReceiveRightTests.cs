@@ -1,0 +1,312 @@
+using PromiseGrid.Mesh.Kernel;
+using PromiseGrid.Mesh.Ports;
+
+namespace PromiseGrid.Mesh.Node.Tests.Remote;
+
+/// <summary>
+/// Receive rights moving between real nodes on loopback (docs/ports-protocol.md, "Receive
+/// rights"): the old home forwards, the new home owns the port, order, no-senders and dead
+/// names hold across the move, a refused move destroys the port, and moves chain.
+/// </summary>
+public sealed class RemoteReceiveRightTests : MeshNodesFixture
+{
+    /// <summary><paramref name="count"/> nodes, each knowing every other's address.</summary>
+    private async Task<MeshNode[]> NodesAsync(int count)
+    {
+        var nodes = new MeshNode[count];
+        for (var i = 0; i < count; i++)
+        {
+            nodes[i] = await StartNodeAsync();
+        }
+
+        foreach (var x in nodes)
+        {
+            foreach (var y in nodes)
+            {
+                if (x != y)
+                {
+                    Introduce(x, y);
+                }
+            }
+        }
+
+        return nodes;
+    }
+
+    /// <summary>A task on <paramref name="node"/> with a port published as <paramref name="name"/>.</summary>
+    private static (PortTask Task, PortName Inbox) Inbox(MeshNode node, string name)
+    {
+        var task = node.Kernel.CreateTask(name);
+        var inbox = task.CreatePort();
+        node.Ports.Publish(task, inbox, name);
+        return (task, inbox);
+    }
+
+    /// <summary>Sends the receive right <paramref name="port"/> of <paramref name="owner"/> to the port published as <paramref name="inbox"/> on <paramref name="to"/>.</summary>
+    private static async Task MoveAsync(MeshNode from, PortTask owner, PortName port, MeshNode to, string inbox)
+    {
+        var destination = await from.Ports.LookupAsync(owner, to.PeerId, inbox).AsTask().WaitAsync(Timeout);
+        var move = Text(destination, "take this port");
+        move.Ports = [new PortDescriptor(port, PortDisposition.MoveReceive)];
+        await owner.SendMessageAsync(move, Timeout).AsTask().WaitAsync(Timeout);
+    }
+
+    /// <summary>Receives the message that moved a receive right and returns the right's name in <paramref name="task"/>.</summary>
+    private static async Task<PortName> ReceiveMovedAsync(PortTask task, PortName inbox)
+    {
+        var message = await ReceiveAsync(task, inbox);
+        var descriptor = Assert.Single(message.Ports!);
+        Assert.Equal(PortDisposition.PortReceive, descriptor.Disposition);
+        Assert.Equal(PortRightTypes.Receive, task.GetRightTypes(descriptor.Name) & PortRightTypes.Receive);
+        return descriptor.Name;
+    }
+
+    private static async Task AssertConsistentAsync(params MeshNode[] nodes)
+    {
+        foreach (var node in nodes)
+        {
+            // Outcomes settle asynchronously; the counts must agree once they have.
+            await EventuallyAsync(() => node.Kernel.CheckInvariants().Count == 0, $"the rights accounting of {node.PeerId} is consistent: {string.Join("; ", node.Kernel.CheckInvariants())}");
+        }
+    }
+
+    [Fact]
+    public async Task MoveReceive_ToTaskOnB_QueuedBlockedAndLaterSendsFromAArriveInOrder()
+    {
+        var nodes = await NodesAsync(2);
+        var (a, b) = (nodes[0], nodes[1]);
+        var (server, inbox) = Inbox(b, "inbox");
+        var owner = a.Kernel.CreateTask("owner");
+        var p = owner.CreatePort();
+        var sender = a.Kernel.CreateTask("sender");
+        var toP = sender.ExtractRight(owner, p, PortDisposition.MakeSend);
+
+        // 3 queued and awaited, then 30 more without waiting: 13 fill the queue (qlimit 16), 17 block.
+        for (var i = 0; i < 3; i++)
+        {
+            await sender.SendMessageAsync(Text(toP, $"m{i}"), Timeout);
+        }
+
+        var sends = new List<Task>();
+        for (var i = 3; i < 33; i++)
+        {
+            sends.Add(sender.SendMessageAsync(Text(toP, $"m{i}"), Timeout).AsTask());
+        }
+
+        Assert.Equal(16, owner.GetStatus(p).MessageCount);
+        await MoveAsync(a, owner, p, b, "inbox");
+
+        // Sent after the move: through the proxy A keeps, behind everything that was queued.
+        for (var i = 33; i < 43; i++)
+        {
+            sends.Add(sender.SendMessageAsync(Text(toP, $"m{i}"), Timeout).AsTask());
+        }
+
+        var moved = await ReceiveMovedAsync(server, inbox);
+        for (var i = 0; i < 43; i++)
+        {
+            var m = await ReceiveAsync(server, moved);
+            Assert.Equal($"m{i}", TextOf(m));
+            Assert.Equal((ulong)i, m.Trailer.Sequence);
+        }
+
+        await Task.WhenAll(sends).WaitAsync(Timeout);
+        Assert.Throws<ReceiveTimeoutException>(() => server.ReceiveMessageAsync(moved, TimeSpan.Zero).GetAwaiter().GetResult());
+        Assert.Equal(b.PeerId, a.Ports.GetPortRef(sender, toP).Home);
+        Assert.Equal(a.Ports.GetPortRef(sender, toP).Id, b.Ports.GetPortRef(server, moved).Id);
+        await AssertConsistentAsync(a, b);
+    }
+
+    [Fact]
+    public async Task MoveReceive_ThirdNodeKeepsSendingToTheOldHome_EveryMessageArrivesOnceInOrderAfterTheNewHomeTookIt()
+    {
+        var nodes = await NodesAsync(3);
+        var (a, b, c) = (nodes[0], nodes[1], nodes[2]);
+        var (server, inbox) = Inbox(b, "inbox");
+        var owner = a.Kernel.CreateTask("owner");
+        var p = owner.CreatePort();
+        a.Ports.Publish(owner, p, "p");
+        var client = c.Kernel.CreateTask("client");
+        var toP = await c.Ports.LookupAsync(client, a.PeerId, "p").AsTask().WaitAsync(Timeout);
+
+        await MoveAsync(a, owner, p, b, "inbox");
+        var moved = await ReceiveMovedAsync(server, inbox);
+
+        // One at a time: a send completes only once B has the message in the port's queue.
+        for (var i = 0; i < 100; i++)
+        {
+            await client.SendMessageAsync(Text(toP, $"c{i}"), Timeout).AsTask().WaitAsync(Timeout);
+            var m = await server.ReceiveMessageAsync(moved, TimeSpan.Zero);
+            Assert.Equal($"c{i}", TextOf(m));
+            Assert.Equal(a.PeerId, m.Trailer.SenderNode);
+        }
+
+        // All at once (more than the queue holds): once each, in order.
+        var sends = new List<Task>();
+        for (var i = 100; i < 200; i++)
+        {
+            sends.Add(client.SendMessageAsync(Text(toP, $"c{i}"), Timeout).AsTask());
+        }
+
+        for (var i = 100; i < 200; i++)
+        {
+            Assert.Equal($"c{i}", TextOf(await ReceiveAsync(server, moved)));
+        }
+
+        await Task.WhenAll(sends).WaitAsync(Timeout);
+        Assert.Throws<ReceiveTimeoutException>(() => server.ReceiveMessageAsync(moved, TimeSpan.Zero).GetAwaiter().GetResult());
+        await AssertConsistentAsync(a, b, c);
+    }
+
+    [Fact]
+    public async Task MoveReceive_EveryOtherHolderReleases_NoSendersFiresAtTheNewHome()
+    {
+        var nodes = await NodesAsync(3);
+        var (a, b, c) = (nodes[0], nodes[1], nodes[2]);
+        var (server, inbox) = Inbox(b, "inbox");
+        var owner = a.Kernel.CreateTask("owner");
+        var p = owner.CreatePort();
+        a.Ports.Publish(owner, p, "p");
+        var holder = a.Kernel.CreateTask("holder");
+        var toP = holder.ExtractRight(owner, p, PortDisposition.MakeSend);
+        var client = c.Kernel.CreateTask("client");
+        var toPFromC = await c.Ports.LookupAsync(client, a.PeerId, "p").AsTask().WaitAsync(Timeout);
+
+        await MoveAsync(a, owner, p, b, "inbox");
+        var moved = await ReceiveMovedAsync(server, inbox);
+        var notify = server.CreatePort();
+        server.RequestNotification(moved, PortNotificationKind.NoSenders, notify, sync: 1);
+        Assert.Equal(2u, server.GetStatus(moved).MakeSendCount);
+
+        holder.Deallocate(toP);
+        client.Deallocate(toPFromC);
+
+        var n = await ReceiveAsync(server, notify);
+        Assert.Equal(PortNotification.NoSenders, n.MessageId);
+        Assert.Equal(2u, PortNotification.ReadValue(n));
+        Assert.False(server.GetStatus(moved).HasSendRights);
+        await AssertConsistentAsync(a, b, c);
+        await EventuallyAsync(() => a.Kernel.LivePortCount == 0, "A forgets the port that moved away");
+    }
+
+    [Fact]
+    public async Task MoveReceive_NewHomeDestroysThePort_DeadNamesAndNotificationsOnTheOldHomeAndItsHolders()
+    {
+        var nodes = await NodesAsync(3);
+        var (a, b, c) = (nodes[0], nodes[1], nodes[2]);
+        var (server, inbox) = Inbox(b, "inbox");
+        var owner = a.Kernel.CreateTask("owner");
+        var p = owner.CreatePort();
+        a.Ports.Publish(owner, p, "p");
+        var holder = a.Kernel.CreateTask("holder");
+        var toP = holder.ExtractRight(owner, p, PortDisposition.MakeSend);
+        var holderNotify = holder.CreatePort();
+        holder.RequestNotification(toP, PortNotificationKind.DeadName, holderNotify);
+        var client = c.Kernel.CreateTask("client");
+        var toPFromC = await c.Ports.LookupAsync(client, a.PeerId, "p").AsTask().WaitAsync(Timeout);
+        var clientNotify = client.CreatePort();
+        client.RequestNotification(toPFromC, PortNotificationKind.DeadName, clientNotify);
+
+        await MoveAsync(a, owner, p, b, "inbox");
+        var moved = await ReceiveMovedAsync(server, inbox);
+        server.DestroyPort(moved);
+
+        var atA = await ReceiveAsync(holder, holderNotify);
+        Assert.Equal((PortNotification.DeadName, toP.Value), (atA.MessageId, PortNotification.ReadValue(atA)));
+        var atC = await ReceiveAsync(client, clientNotify);
+        Assert.Equal((PortNotification.DeadName, toPFromC.Value), (atC.MessageId, PortNotification.ReadValue(atC)));
+        Assert.Equal(PortRightTypes.DeadName, holder.GetRightTypes(toP));
+        Assert.Equal(PortRightTypes.DeadName, client.GetRightTypes(toPFromC));
+        await Assert.ThrowsAsync<PortDeadException>(() => holder.SendMessageAsync(Text(toP, "too late"), Timeout).AsTask());
+        await AssertConsistentAsync(a, b, c);
+    }
+
+    [Fact]
+    public async Task MoveReceive_TheMoveIsRefused_ThePortIsDestroyedAndItsHoldersGetDeadNames()
+    {
+        var nodes = await NodesAsync(3);
+        var (a, b, c) = (nodes[0], nodes[1], nodes[2]);
+        var (server, inbox) = Inbox(b, "inbox");
+        var owner = a.Kernel.CreateTask("owner");
+        var p = owner.CreatePort();
+        a.Ports.Publish(owner, p, "p");
+        var holder = a.Kernel.CreateTask("holder");
+        var toP = holder.ExtractRight(owner, p, PortDisposition.MakeSend);
+        var holderNotify = holder.CreatePort();
+        holder.RequestNotification(toP, PortNotificationKind.DeadName, holderNotify);
+        await holder.SendMessageAsync(Text(toP, "queued before the move"), Timeout);
+        var client = c.Kernel.CreateTask("client");
+        var toPFromC = await c.Ports.LookupAsync(client, a.PeerId, "p").AsTask().WaitAsync(Timeout);
+        var clientNotify = client.CreatePort();
+        client.RequestNotification(toPFromC, PortNotificationKind.DeadName, clientNotify);
+        var toInbox = await a.Ports.LookupAsync(owner, b.PeerId, "inbox").AsTask().WaitAsync(Timeout);
+        server.DestroyPort(inbox);
+
+        // The destination died: B refuses the message, and the receive right it carried is released the Mach way.
+        var move = Text(toInbox, "take this port");
+        move.Ports = [new PortDescriptor(p, PortDisposition.MoveReceive)];
+        await Assert.ThrowsAsync<PortDeadException>(() => owner.SendMessageAsync(move, Timeout).AsTask().WaitAsync(Timeout));
+
+        Assert.Equal(PortNotification.DeadName, (await ReceiveAsync(holder, holderNotify)).MessageId);
+        Assert.Equal(PortNotification.DeadName, (await ReceiveAsync(client, clientNotify)).MessageId);
+        Assert.Equal(PortRightTypes.DeadName, holder.GetRightTypes(toP));
+        Assert.Throws<InvalidNameException>(() => owner.GetRightTypes(p));
+        await AssertConsistentAsync(a, b, c);
+        Assert.Equal(1, a.Kernel.LivePortCount);
+    }
+
+    [Fact]
+    public async Task MoveReceive_OnAgainFromBToD_ASenderOnAReachesD()
+    {
+        var nodes = await NodesAsync(3);
+        var (a, b, d) = (nodes[0], nodes[1], nodes[2]);
+        var (server, inbox) = Inbox(b, "inbox");
+        var (last, lastInbox) = Inbox(d, "d-inbox");
+        var owner = a.Kernel.CreateTask("owner");
+        var p = owner.CreatePort();
+        var sender = a.Kernel.CreateTask("sender");
+        var toP = sender.ExtractRight(owner, p, PortDisposition.MakeSend);
+
+        await MoveAsync(a, owner, p, b, "inbox");
+        var atB = await ReceiveMovedAsync(server, inbox);
+        await sender.SendMessageAsync(Text(toP, "to B"), Timeout);
+        await MoveAsync(b, server, atB, d, "d-inbox");
+        var atD = await ReceiveMovedAsync(last, lastInbox);
+
+        // A -> B -> D: A forwards to B, which forwards to D.
+        await sender.SendMessageAsync(Text(toP, "to D"), Timeout).AsTask().WaitAsync(Timeout);
+        Assert.Equal("to B", TextOf(await ReceiveAsync(last, atD)));
+        Assert.Equal("to D", TextOf(await ReceiveAsync(last, atD)));
+
+        // And the chain unwinds: once A lets go, no-senders fires at D.
+        var notify = last.CreatePort();
+        last.RequestNotification(atD, PortNotificationKind.NoSenders, notify, sync: 1);
+        sender.Deallocate(toP);
+        Assert.Equal(PortNotification.NoSenders, (await ReceiveAsync(last, notify)).MessageId);
+        await AssertConsistentAsync(a, b, d);
+    }
+
+    [Fact]
+    public async Task MoveReceive_IntoAMessageToItsOwnOldReference_IsRefusedAndTheRightStays()
+    {
+        var nodes = await NodesAsync(2);
+        var (a, b) = (nodes[0], nodes[1]);
+        var (server, inbox) = Inbox(b, "inbox");
+        var owner = a.Kernel.CreateTask("owner");
+        var p = owner.CreatePort();
+        var keep = owner.MakeSend(p);
+        await MoveAsync(a, owner, p, b, "inbox");
+        var moved = await ReceiveMovedAsync(server, inbox);
+
+        // B's task gets a right to the port's old reference at A, and tries to send the port to itself through it.
+        var id = b.Ports.GetPortRef(server, moved).Id;
+        var oldReference = b.Kernel.InsertRemoteSendRight(server, new PortRef(a.PeerId, id));
+        var cycle = Text(oldReference, "a port travelling to itself");
+        cycle.Ports = [new PortDescriptor(moved, PortDisposition.MoveReceive)];
+        await Assert.ThrowsAsync<InvalidRightException>(() => server.SendMessageAsync(cycle, Timeout).AsTask());
+
+        Assert.Equal(PortRightTypes.Receive, server.GetRightTypes(moved) & PortRightTypes.Receive);
+        await owner.SendMessageAsync(Text(keep, "still works"), Timeout);
+        Assert.Equal("still works", TextOf(await ReceiveAsync(server, moved)));
+    }
+}
