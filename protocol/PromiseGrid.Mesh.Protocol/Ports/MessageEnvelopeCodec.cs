@@ -340,6 +340,11 @@ public static class MessageEnvelopeCodec
         var trailer = new TrailerEnvelope(sender, r.ReadUInt64(), r.ReadUInt64(), r.ReadInt64());
         r.Depth--;
         var receiveRights = fields == EnvelopeFieldsWithReceiveRights ? ReadReceiveRights(ref r, security, reply, replyType, ports) : [];
+        if (receiveRights.Length == 0 && CountReceiveRights(replyType, ports) > 0)
+        {
+            throw new InvalidFormatException("a receive right travels without its state");
+        }
+
         r.Depth--;
 
         return new MessageEnvelope
@@ -359,6 +364,17 @@ public static class MessageEnvelopeCodec
         };
     }
 
+    private static int CountReceiveRights(PortDisposition replyType, PortDescriptorEnvelope[] ports)
+    {
+        var count = replyType == PortDisposition.PortReceive ? 1 : 0;
+        foreach (var d in ports)
+        {
+            count += d.Type == PortDisposition.PortReceive ? 1 : 0;
+        }
+
+        return count;
+    }
+
     /// <summary>
     /// Reads the receive-right list and checks it against the rights it describes: each entry
     /// names the reply (-1) or a descriptor of type <see cref="PortDisposition.PortReceive"/>
@@ -366,12 +382,7 @@ public static class MessageEnvelopeCodec
     /// </summary>
     private static ReceiveRightEnvelope[] ReadReceiveRights(ref MessagePackReader r, MessagePackSecurity security, PortRef? reply, PortDisposition replyType, PortDescriptorEnvelope[] ports)
     {
-        var expected = replyType == PortDisposition.PortReceive ? 1 : 0;
-        foreach (var d in ports)
-        {
-            expected += d.Type == PortDisposition.PortReceive ? 1 : 0;
-        }
-
+        var expected = CountReceiveRights(replyType, ports);
         security.DepthStep(ref r);
         var count = r.ReadArrayHeader();
         if (count == 0 || count != expected)

@@ -26,6 +26,7 @@ public class MessageEnvelopeCodecTests
             Gen.Select(GenPortRef.Null(), GenType, (p, t) => new PortDescriptorEnvelope(p, t)).Array[0, 6],
             Gen.Byte.Array[0, 2000].Array[0, 3],
             Gen.Select(Gen.Bool, Gen.ULong, Gen.ULong, Gen.Long, (s, task, seq, time) => new TrailerEnvelope(s ? TestPeers.Local : null, task, seq, time)))
+        .Select(t => (t.Item1, t.Item2, t.Item3, t.Item4, t.Item5, Ports: t.Item6.Select(d => d.Type == PortDisposition.PortReceive && d.Port is null ? d with { Type = PortDisposition.None } : d).ToArray(), t.Item7, t.Item8))
         .Select(t => new MessageEnvelope
         {
             Destination = t.Item1,
@@ -36,8 +37,10 @@ public class MessageEnvelopeCodecTests
             ProtocolId = t.Item4,
             Flags = MessageFlags.Complex,
             Payload = t.Item5,
-            Ports = t.Item6,
+            Ports = t.Ports,
             OutOfLine = [.. t.Item7.Select(b => (ReadOnlyMemory<byte>)b)],
+            ReceiveRights = [.. t.Ports.Select((d, i) => (d, i)).Where(x => x.d.Type == PortDisposition.PortReceive)
+                .Select(x => new ReceiveRightEnvelope(x.i, t.Item8.Sequence + (ulong)x.i, (uint)x.i, (uint)t.Item3, 1, (uint)x.i * 3))],
             Trailer = t.Item8,
         });
 
@@ -190,6 +193,46 @@ public class MessageEnvelopeCodecTests
             Assert.True(expected.OutOfLine[i].Span.SequenceEqual(actual.OutOfLine[i].Span));
         }
 
+        Assert.Equal(expected.ReceiveRights, actual.ReceiveRights);
         Assert.Equal(expected.Trailer, actual.Trailer);
+    }
+
+    private static MessageEnvelope MovingReceive(IReadOnlyList<ReceiveRightEnvelope> receiveRights, PortDisposition replyType = PortDisposition.PortReceive) => new()
+    {
+        Destination = new PortRef(TestPeers.Local, PortId.NewRandom()),
+        Reply = new PortRef(TestPeers.Remote, PortId.NewRandom()),
+        ReplyType = replyType,
+        Ports = [new(new PortRef(TestPeers.Remote, PortId.NewRandom()), PortDisposition.PortReceive), new(null, PortDisposition.None)],
+        ReceiveRights = receiveRights,
+    };
+
+    [Fact]
+    public void Decode_ReceiveRightsWithTheirState_RoundTripAsTwelveFields()
+    {
+        var envelope = MovingReceive([new(-1, 5, 16, 2, 1, 0), new(0, 0, 0, 9, 0, 3)]);
+        var bytes = MessageEnvelopeCodec.Encode(envelope);
+
+        Assert.Equal(0x9c, bytes[0]);
+        AssertSame(envelope, MessageEnvelopeCodec.Decode(bytes));
+        Assert.Equal(0x9b, MessageEnvelopeCodec.Encode(envelope with { ReplyType = PortDisposition.None, Ports = [], ReceiveRights = [] })[0]);
+    }
+
+    public static TheoryData<string, MessageEnvelope> InconsistentReceiveRights => new()
+    {
+        { "a receive right without its state", MovingReceive([]) },
+        { "one entry for two receive rights", MovingReceive([new(0, 0, 1, 1, 0, 0)]) },
+        { "an entry for a slot past the descriptors", MovingReceive([new(-1, 0, 1, 1, 0, 0), new(2, 0, 1, 1, 0, 0)]) },
+        { "an entry for a descriptor that is not a receive right", MovingReceive([new(-1, 0, 1, 1, 0, 0), new(1, 0, 1, 1, 0, 0)]) },
+        { "two entries for one slot", MovingReceive([new(0, 0, 1, 1, 0, 0), new(0, 0, 1, 1, 0, 0)], PortDisposition.PortSendOnce) },
+        { "an entry for a reply that is not a receive right", MovingReceive([new(-1, 0, 1, 1, 0, 0), new(0, 0, 1, 1, 0, 0)], PortDisposition.PortSend) },
+    };
+
+    [Theory]
+    [MemberData(nameof(InconsistentReceiveRights))]
+    public void Decode_ReceiveRightsInconsistentWithTheirState_ThrowsInvalidFormat(string why, MessageEnvelope envelope)
+    {
+        var bytes = MessageEnvelopeCodec.Encode(envelope);
+        var error = Assert.Throws<InvalidFormatException>(() => MessageEnvelopeCodec.Decode(bytes));
+        Assert.False(string.IsNullOrEmpty(error.Message), why);
     }
 }

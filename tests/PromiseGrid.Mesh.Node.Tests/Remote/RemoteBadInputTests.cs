@@ -27,13 +27,14 @@ public sealed class RemoteBadInputTests : MeshNodesFixture
         return (node, server, inbox, raw);
     }
 
-    private static async Task<IMuxedStream> OpenAsync(Libp2pHost raw, MeshNode node, bool hello = true)
+    private static async Task<IMuxedStream> OpenAsync(Libp2pHost raw, MeshNode node, bool hello = true, uint version = PortsFrameCodec.Version)
     {
         var stream = await raw.NewStreamAsync(node.PeerId, PortsFrameCodec.ProtocolId).AsTask().WaitAsync(Timeout);
         if (hello)
         {
-            await WriteAsync(stream, PortsFrameCodec.Encode(new HelloFrame(PortsFrameCodec.Version, 12345, 0)));
-            Assert.IsType<WelcomeFrame>(await ReadAsync(stream));
+            await WriteAsync(stream, PortsFrameCodec.Encode(new HelloFrame(version, 12345, 0)));
+            var welcome = Assert.IsType<WelcomeFrame>(await ReadAsync(stream));
+            Assert.Equal(version, welcome.Version);
         }
 
         return stream;
@@ -213,5 +214,71 @@ public sealed class RemoteBadInputTests : MeshNodesFixture
         Assert.Equal("once", TextOf(await ReceiveAsync(server, inbox)));
         Assert.Throws<ReceiveTimeoutException>(() => server.ReceiveMessageAsync(inbox, TimeSpan.Zero).GetAwaiter().GetResult());
         Assert.Equal(1, server.GetStatus(inbox).SendRights); // one lookup, one right
+    }
+
+    /// <summary>A deliver to <paramref name="destination"/> that moves the receive right of <paramref name="moved"/> (sent as <paramref name="type"/>).</summary>
+    private static byte[] MoveReceive(ulong seq, PortRef destination, PortRef moved, PortDisposition type = PortDisposition.PortReceive, ulong sequence = 0) =>
+        PortsFrameCodec.EncodeDeliver(seq, 0, new MessageEnvelope
+        {
+            Destination = destination,
+            Ports = [new PortDescriptorEnvelope(moved, type)],
+            ReceiveRights = [new ReceiveRightEnvelope(0, sequence, 4, 3, 0, 0)],
+        });
+
+    [Fact]
+    public async Task ReceiveRight_NotTheSendersOrIdInUseOrToItselfOrInconsistent_IsRefusedTypedAndTheStreamGoesOn()
+    {
+        var (node, server, inbox, raw) = await TargetAsync();
+        var other = server.CreatePort();
+        var stream = await OpenAsync(raw, node);
+        await WriteAsync(stream, PortsFrameCodec.Encode(new LookupFrame(1, null, "inbox")));
+        Assert.IsType<ResultFrame>(await ReadAsync(stream));
+        var inboxRef = node.Ports.GetPortRef(server, inbox);
+
+        // Only a port's home can move its receive right: this one's home is the node itself.
+        await WriteAsync(stream, MoveReceive(2, inboxRef, new PortRef(node.PeerId, PortId.NewRandom())));
+        var nack = Assert.IsType<NackFrame>(await ReadAsync(stream));
+        Assert.Equal((2UL, PortsErrorCode.NoRight), (nack.Seq, nack.Code));
+
+        // The peer's own reference, but the id is taken here.
+        await WriteAsync(stream, MoveReceive(3, inboxRef, new PortRef(raw.PeerId, node.Ports.GetPortRef(server, other).Id)));
+        nack = Assert.IsType<NackFrame>(await ReadAsync(stream));
+        Assert.Equal((3UL, PortsErrorCode.PortExists), (nack.Seq, nack.Code));
+
+        // A port travelling in a message to itself.
+        await WriteAsync(stream, MoveReceive(4, inboxRef, new PortRef(raw.PeerId, inboxRef.Id)));
+        nack = Assert.IsType<NackFrame>(await ReadAsync(stream));
+        Assert.Equal((4UL, PortsErrorCode.Unsupported), (nack.Seq, nack.Code));
+
+        // Receive-right state for a descriptor that is not a receive right.
+        await WriteAsync(stream, MoveReceive(5, inboxRef, new PortRef(raw.PeerId, PortId.NewRandom()), PortDisposition.PortSend));
+        nack = Assert.IsType<NackFrame>(await ReadAsync(stream));
+        Assert.Equal((5UL, PortsErrorCode.Malformed), (nack.Seq, nack.Code));
+        Assert.Throws<ReceiveTimeoutException>(() => server.ReceiveMessageAsync(inbox, TimeSpan.Zero).GetAwaiter().GetResult());
+        Assert.Equal(2, node.Kernel.LivePortCount);
+
+        // A well-formed move of the peer's own port arrives with its state.
+        await WriteAsync(stream, MoveReceive(6, inboxRef, new PortRef(raw.PeerId, PortId.NewRandom()), sequence: 7));
+        Assert.IsType<AckFrame>(await ReadAsync(stream));
+        var moved = Assert.Single((await ReceiveAsync(server, inbox)).Ports!);
+        Assert.Equal(PortDisposition.PortReceive, moved.Disposition);
+        var status = server.GetStatus(moved.Name);
+        Assert.Equal((7UL, 4, 3u, false), (status.Sequence, status.QueueLimit, status.MakeSendCount, status.HasSendRights));
+        await AssertStillServingAsync(node, server, inbox);
+    }
+
+    [Fact]
+    public async Task VersionOneClient_GetsVersionOneAndOnlyTheErrorCodesItKnows()
+    {
+        var (node, server, inbox, raw) = await TargetAsync();
+        var other = server.CreatePort();
+        var stream = await OpenAsync(raw, node, version: 1);
+        await WriteAsync(stream, PortsFrameCodec.Encode(new LookupFrame(1, null, "inbox")));
+        Assert.IsType<ResultFrame>(await ReadAsync(stream));
+
+        await WriteAsync(stream, MoveReceive(2, node.Ports.GetPortRef(server, inbox), new PortRef(raw.PeerId, node.Ports.GetPortRef(server, other).Id)));
+        var nack = Assert.IsType<NackFrame>(await ReadAsync(stream));
+        Assert.Equal((2UL, PortsErrorCode.Unsupported), (nack.Seq, nack.Code));
+        await AssertStillServingAsync(node, server, inbox);
     }
 }
