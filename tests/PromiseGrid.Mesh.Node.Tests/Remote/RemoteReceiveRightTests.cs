@@ -239,7 +239,8 @@ public sealed class RemoteReceiveRightTests : MeshNodesFixture
         var toPFromC = await c.Ports.LookupAsync(client, a.PeerId, "p").AsTask().WaitAsync(Timeout);
         var clientNotify = client.CreatePort();
         client.RequestNotification(toPFromC, PortNotificationKind.DeadName, clientNotify);
-        var toInbox = await a.Ports.LookupAsync(owner, b.PeerId, "inbox").AsTask().WaitAsync(Timeout);
+        // A right B never granted, so B does not tell A when the port dies: A learns it only from the refusal.
+        var toInbox = a.Kernel.InsertRemoteSendRight(owner, b.Ports.GetPortRef(server, inbox));
         server.DestroyPort(inbox);
 
         // The destination died: B refuses the message, and the receive right it carried is released the Mach way.
@@ -308,5 +309,61 @@ public sealed class RemoteReceiveRightTests : MeshNodesFixture
         Assert.Equal(PortRightTypes.Receive, server.GetRightTypes(moved) & PortRightTypes.Receive);
         await owner.SendMessageAsync(Text(keep, "still works"), Timeout);
         Assert.Equal("still works", TextOf(await ReceiveAsync(server, moved)));
+    }
+
+    [Fact]
+    public async Task MoveReceive_AsTheReplyPort_TheServerReceivesItAndItsQueueFollows()
+    {
+        var nodes = await NodesAsync(2);
+        var (a, b) = (nodes[0], nodes[1]);
+        var (server, inbox) = Inbox(b, "inbox");
+        var owner = a.Kernel.CreateTask("owner");
+        var p = owner.CreatePort();
+        var keep = owner.MakeSend(p);
+        await owner.SendMessageAsync(Text(keep, "queued"), Timeout);
+        var toInbox = await a.Ports.LookupAsync(owner, b.PeerId, "inbox").AsTask().WaitAsync(Timeout);
+
+        var request = Text(toInbox, "here is my port");
+        request.ReplyPort = p;
+        request.ReplyDisposition = PortDisposition.MoveReceive;
+        await owner.SendMessageAsync(request, Timeout);
+
+        var arrived = await ReceiveAsync(server, inbox);
+        Assert.Equal(PortDisposition.PortReceive, arrived.ReplyDisposition);
+        Assert.Equal("queued", TextOf(await ReceiveAsync(server, arrived.ReplyPort)));
+        await owner.SendMessageAsync(Text(keep, "after"), Timeout);
+        Assert.Equal("after", TextOf(await ReceiveAsync(server, arrived.ReplyPort)));
+        await AssertConsistentAsync(a, b);
+    }
+
+    [Fact]
+    public async Task MoveReceive_TheMessageTimesOutInAFullQueueAtTheNewHome_ThePortIsDestroyed()
+    {
+        var nodes = await NodesAsync(2);
+        var (a, b) = (nodes[0], nodes[1]);
+        var (server, inbox) = Inbox(b, "inbox");
+        server.SetQueueLimit(inbox, 1);
+        var owner = a.Kernel.CreateTask("owner");
+        var p = owner.CreatePort();
+        var holder = a.Kernel.CreateTask("holder");
+        var toP = holder.ExtractRight(owner, p, PortDisposition.MakeSend);
+        var holderNotify = holder.CreatePort();
+        holder.RequestNotification(toP, PortNotificationKind.DeadName, holderNotify);
+        var toInbox = await a.Ports.LookupAsync(owner, b.PeerId, "inbox").AsTask().WaitAsync(Timeout);
+        await owner.SendMessageAsync(Text(toInbox, "fills the queue"), Timeout);
+
+        // B takes the message (and with it the port) into its queue of blocked senders; it never gets in.
+        var move = Text(toInbox, "take this port");
+        move.Ports = [new PortDescriptor(p, PortDisposition.MoveReceive)];
+        var moving = owner.SendMessageAsync(move, TimeSpan.FromSeconds(1)).AsTask();
+        await holder.SendMessageAsync(Text(toP, "sent while the port waits at B"), Timeout).AsTask().WaitAsync(Timeout);
+        await Assert.ThrowsAsync<SendTimeoutException>(() => moving.WaitAsync(Timeout));
+
+        Assert.Equal(PortNotification.DeadName, (await ReceiveAsync(holder, holderNotify)).MessageId);
+        Assert.Equal(PortRightTypes.DeadName, holder.GetRightTypes(toP));
+        Assert.Equal("fills the queue", TextOf(await ReceiveAsync(server, inbox)));
+        Assert.Throws<ReceiveTimeoutException>(() => server.ReceiveMessageAsync(inbox, TimeSpan.Zero).GetAwaiter().GetResult());
+        await AssertConsistentAsync(a, b);
+        Assert.Equal(1, b.Kernel.LivePortCount);
     }
 }
