@@ -58,6 +58,14 @@ internal sealed class Port(PortRef reference, bool isLocal, int queueLimit)
     /// <summary>Local port (or one that moved away): the rights other nodes hold to it (each unit also counted in <see cref="SendRights"/>/<see cref="SendOnceRights"/>).</summary>
     public Dictionary<PeerId, HolderCount>? Holders;
 
+    /// <summary>
+    /// A port whose receive right came back to a node that was forwarding for it: per node, the
+    /// send-once releases still on their way back through the forwarders for rights this node's
+    /// tasks kept through the round trip. They are counted twice until they arrive and are then
+    /// absorbed (no send-once notification: those rights are alive here).
+    /// </summary>
+    public Dictionary<PeerId, int>? PendingSendOnceReturns;
+
     /// <summary>Local port: the name it is published under (obtainable by any peer through a lookup).</summary>
     public string? PublishedName;
 

@@ -301,9 +301,18 @@ public sealed partial class PortKernel
             return;
         }
 
-        if (right.Kind == PortRight.SendOnce && !p.IsLocal && handedOn)
+        if (right.Kind == PortRight.SendOnce && handedOn)
         {
-            DropProxySendOnceLocked(p);
+            if (p.IsLocal)
+            {
+                // The port's receive right came back here while the message travelled: used, not destroyed.
+                p.SendOnceRights--;
+            }
+            else
+            {
+                DropProxySendOnceLocked(p);
+            }
+
             return;
         }
 

@@ -57,15 +57,17 @@ public sealed partial class PortKernel
 
         // Every right counted here (tasks' names, messages, other nodes) stays counted here: to the
         // new home this node is one holder of one send right and of each send-once right.
+        // Send-once rights counted twice after an earlier return (PendingSendOnceReturns) are not passed on.
         var holdsSend = p.SendRights > 0;
-        plan.ReceiveRights.Add(new ReceiveRightEnvelope(slot, p.Sequence, (uint)p.QueueLimit, p.MakeSendCount, holdsSend ? 1u : 0u, (uint)p.SendOnceRights));
+        var sendOnce = p.SendOnceRights - PendingSendOnceReturnsOf(p);
+        plan.ReceiveRights.Add(new ReceiveRightEnvelope(slot, p.Sequence, (uint)p.QueueLimit, p.MakeSendCount, holdsSend ? 1u : 0u, (uint)sendOnce));
         p.Ref = new PortRef(plan.Destination, oldRef.Id);
         p.IsLocal = false;
         p.MovedAway = true;
         p.InTransitTo = null;
         p.Receiver = null;
         p.GrantedSend = holdsSend ? 1 : 0;
-        p.GrantedSendOnce = p.SendOnceRights;
+        p.GrantedSendOnce = sendOnce;
         _proxies.TryAdd(p.Ref, p);
         plan.MovedAway.Add(p);
         MaybeForgetProxyLocked(p);
@@ -110,7 +112,7 @@ public sealed partial class PortKernel
                 throw new InvalidRightException($"the receive right of {reference} cannot travel in a message to its own port");
             }
 
-            if (_ports.ContainsKey(reference.Id))
+            if (_ports.TryGetValue(reference.Id, out var existing) && !existing.MovedAway)
             {
                 throw new PortIdInUseException($"port id {reference.Id} is already in use at {LocalPeer}");
             }
@@ -154,13 +156,26 @@ public sealed partial class PortKernel
     private Port ArriveLocked(PeerId from, PortRef reference, ReceiveRightEnvelope record, Port destination)
     {
         var queueLimit = (int)Math.Min(record.QueueLimit, (uint)Options.MaxQueueLimit);
-        var p = new Port(new PortRef(LocalPeer, reference.Id), isLocal: true, queueLimit)
+        Port p;
+        if (_ports.TryGetValue(reference.Id, out var forwarder))
         {
-            Sequence = record.Sequence,
-            MakeSendCount = record.MakeSendCount,
-            InTransitTo = destination,
-        };
-        _ports.Add(reference.Id, p);
+            p = ReturnLocked(forwarder, from);
+            p.QueueLimit = queueLimit;
+            p.Sequence = record.Sequence;
+            p.MakeSendCount = record.MakeSendCount;
+            p.InTransitTo = destination;
+        }
+        else
+        {
+            p = new Port(new PortRef(LocalPeer, reference.Id), isLocal: true, queueLimit)
+            {
+                Sequence = record.Sequence,
+                MakeSendCount = record.MakeSendCount,
+                InTransitTo = destination,
+            };
+            _ports.Add(reference.Id, p);
+        }
+
         if (record.SenderSend > 0)
         {
             GrantLocked(p, from, PortRight.Send);
@@ -190,5 +205,91 @@ public sealed partial class PortKernel
         {
             DestroyMessageLocked(message);
         }
+    }
+
+    /// <summary>
+    /// The receive right of a port this node forwards for comes back (from <paramref name="from"/>,
+    /// directly or along a chain): the forwarder turns back into the port in place, so every name
+    /// and holder here is a right to the local port again. What it held at the node it forwarded
+    /// to is given back there. Its send rights simply count down along the chain; its send-once
+    /// rights stay alive here, so the releases that come back for them (through the forwarders,
+    /// ending at <paramref name="from"/>, whose aggregate included them) are absorbed instead of
+    /// making send-once notifications.
+    /// </summary>
+    private Port ReturnLocked(Port p, PeerId from)
+    {
+        var target = p.Ref;
+        if (_proxies.TryGetValue(target, out var mapped) && mapped == p)
+        {
+            _proxies.Remove(target);
+        }
+
+        // Send-once rights in messages still on their way out are settled when their outcome arrives.
+        var (send, sendOnce) = (p.GrantedSend, Math.Max(0, p.GrantedSendOnce - SendOnceInFlightLocked(p)));
+        p.Ref = new PortRef(LocalPeer, target.Id);
+        p.IsLocal = true;
+        p.MovedAway = false;
+        p.GrantedSend = 0;
+        p.GrantedSendOnce = 0;
+        if (sendOnce > 0)
+        {
+            p.PendingSendOnceReturns ??= [];
+            p.PendingSendOnceReturns[from] = p.PendingSendOnceReturns.GetValueOrDefault(from) + sendOnce;
+        }
+
+        if (send > 0 || sendOnce > 0)
+        {
+            Router?.ReleaseRemote(target, send, sendOnce);
+        }
+
+        return p;
+    }
+
+    /// <summary>Send-once rights to <paramref name="p"/> in messages the router has not settled yet.</summary>
+    private int SendOnceInFlightLocked(Port p)
+    {
+        var count = 0;
+        foreach (var m in _forwarding)
+        {
+            count += m.DestPort == p && m.DestRight == PortRight.SendOnce ? 1 : 0;
+            count += m.ReplyRight is { Kind: PortRight.SendOnce } reply && reply.Port == p ? 1 : 0;
+            foreach (var carried in m.CarriedRights ?? [])
+            {
+                count += carried.Kind == PortRight.SendOnce && carried.Port == p ? 1 : 0;
+            }
+        }
+
+        return count;
+    }
+
+    private static int PendingSendOnceReturnsOf(Port p)
+    {
+        var total = 0;
+        foreach (var (_, n) in p.PendingSendOnceReturns ?? [])
+        {
+            total += n;
+        }
+
+        return total;
+    }
+
+    /// <summary>A send-once release from <paramref name="from"/> that only undoes a double count after a return (see <see cref="ReturnLocked"/>).</summary>
+    private static bool TakePendingSendOnceReturnLocked(Port p, PeerId from)
+    {
+        if (p.PendingSendOnceReturns is not { } pending || !pending.TryGetValue(from, out var n))
+        {
+            return false;
+        }
+
+        if (n == 1)
+        {
+            pending.Remove(from);
+        }
+        else
+        {
+            pending[from] = n - 1;
+        }
+
+        return true;
     }
 }

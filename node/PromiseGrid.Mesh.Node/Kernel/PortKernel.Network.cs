@@ -215,6 +215,18 @@ public sealed partial class PortKernel
 
         for (var i = 0; i < m; i++)
         {
+            if (TakePendingSendOnceReturnLocked(p, from))
+            {
+                // Counted twice since the receive right came back: the right itself lives on here.
+                p.SendOnceRights--;
+                if (!p.IsLocal)
+                {
+                    MaybeForgetProxyLocked(p);
+                }
+
+                continue;
+            }
+
             ReleaseSendOnceLocked(p);
         }
     }

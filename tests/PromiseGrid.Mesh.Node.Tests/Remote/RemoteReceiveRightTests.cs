@@ -366,4 +366,51 @@ public sealed class RemoteReceiveRightTests : MeshNodesFixture
         await AssertConsistentAsync(a, b);
         Assert.Equal(1, b.Kernel.LivePortCount);
     }
+
+    [Fact]
+    public async Task MoveReceive_BackToTheNodeItCameFrom_TheForwarderBecomesThePortAgainAndTheCountsSettle()
+    {
+        var nodes = await NodesAsync(3);
+        var (a, b, c) = (nodes[0], nodes[1], nodes[2]);
+        var (server, inbox) = Inbox(b, "inbox");
+        var (back, backInbox) = Inbox(a, "a-inbox");
+        var owner = a.Kernel.CreateTask("owner");
+        var p = owner.CreatePort();
+        a.Ports.Publish(owner, p, "p");
+        var holder = a.Kernel.CreateTask("holder");
+        var toP = holder.ExtractRight(owner, p, PortDisposition.MakeSend);
+        var once = holder.ExtractRight(owner, p, PortDisposition.MakeSendOnce);
+        var client = c.Kernel.CreateTask("client");
+        var toPFromC = await c.Ports.LookupAsync(client, a.PeerId, "p").AsTask().WaitAsync(Timeout);
+
+        await MoveAsync(a, owner, p, b, "inbox");
+        var atB = await ReceiveMovedAsync(server, inbox);
+        await holder.SendMessageAsync(Text(toP, "while at B"), Timeout);
+        await MoveAsync(b, server, atB, a, "a-inbox");
+        var home = await ReceiveMovedAsync(back, backInbox);
+
+        // The names A's tasks held all along denote the local port again; C's right to (A, id) too.
+        Assert.Equal("while at B", TextOf(await ReceiveAsync(back, home)));
+        await holder.SendMessageAsync(Text(toP, "at home"), Timeout);
+        await client.SendMessageAsync(Text(toPFromC, "from C"), Timeout);
+        var reply = Text(once, "through the send-once right");
+        reply.DestinationDisposition = PortDisposition.MoveSendOnce;
+        await holder.SendMessageAsync(reply, Timeout);
+        Assert.Equal("at home", TextOf(await ReceiveAsync(back, home)));
+        Assert.Equal("from C", TextOf(await ReceiveAsync(back, home)));
+        Assert.Equal("through the send-once right", TextOf(await ReceiveAsync(back, home)));
+        Assert.Equal(a.PeerId, a.Ports.GetPortRef(holder, toP).Home);
+
+        // B's forwarder gives its holding back, the send-once right counted twice is absorbed (no
+        // notification), and no-senders fires at A once A's and C's tasks let go.
+        await EventuallyAsync(() => b.Kernel.LivePortCount == 1, "B forgets the forwarder");
+        await EventuallyAsync(() => back.GetStatus(home).SendOnceRights == 0, "the send-once count settles");
+        var notify = back.CreatePort();
+        back.RequestNotification(home, PortNotificationKind.NoSenders, notify, sync: 1);
+        holder.Deallocate(toP);
+        client.Deallocate(toPFromC);
+        Assert.Equal(PortNotification.NoSenders, (await ReceiveAsync(back, notify)).MessageId);
+        Assert.Throws<ReceiveTimeoutException>(() => back.ReceiveMessageAsync(home, TimeSpan.Zero).GetAwaiter().GetResult());
+        await AssertConsistentAsync(a, b, c);
+    }
 }
