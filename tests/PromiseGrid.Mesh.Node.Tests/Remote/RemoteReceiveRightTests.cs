@@ -413,4 +413,37 @@ public sealed class RemoteReceiveRightTests : MeshNodesFixture
         Assert.Throws<ReceiveTimeoutException>(() => back.ReceiveMessageAsync(home, TimeSpan.Zero).GetAwaiter().GetResult());
         await AssertConsistentAsync(a, b, c);
     }
+
+    [Fact]
+    public async Task MoveReceive_RoundTheChainAToBToDAndBackToA_EveryForwarderUnwinds()
+    {
+        var nodes = await NodesAsync(3);
+        var (a, b, d) = (nodes[0], nodes[1], nodes[2]);
+        var (server, inbox) = Inbox(b, "inbox");
+        var (last, lastInbox) = Inbox(d, "d-inbox");
+        var (back, backInbox) = Inbox(a, "a-inbox");
+        var owner = a.Kernel.CreateTask("owner");
+        var p = owner.CreatePort();
+        var holder = a.Kernel.CreateTask("holder");
+        var toP = holder.ExtractRight(owner, p, PortDisposition.MakeSend);
+        var once = holder.ExtractRight(owner, p, PortDisposition.MakeSendOnce);
+
+        await MoveAsync(a, owner, p, b, "inbox");
+        await MoveAsync(b, server, await ReceiveMovedAsync(server, inbox), d, "d-inbox");
+        await holder.SendMessageAsync(Text(toP, "through A and B to D"), Timeout);
+        await MoveAsync(d, last, await ReceiveMovedAsync(last, lastInbox), a, "a-inbox");
+        var home = await ReceiveMovedAsync(back, backInbox);
+
+        Assert.Equal("through A and B to D", TextOf(await ReceiveAsync(back, home)));
+        var reply = Text(once, "at home");
+        reply.DestinationDisposition = PortDisposition.MoveSendOnce;
+        await holder.SendMessageAsync(reply, Timeout);
+        Assert.Equal("at home", TextOf(await ReceiveAsync(back, home)));
+
+        // Only the holder's send right is left once the chain has unwound.
+        await EventuallyAsync(() => b.Kernel.LivePortCount == 1 && d.Kernel.LivePortCount == 1, "B and D forget their forwarders");
+        await EventuallyAsync(() => back.GetStatus(home) is { SendRights: 1, SendOnceRights: 0 }, "the counts settle to the holder's send right");
+        Assert.Throws<ReceiveTimeoutException>(() => back.ReceiveMessageAsync(home, TimeSpan.Zero).GetAwaiter().GetResult());
+        await AssertConsistentAsync(a, b, d);
+    }
 }
