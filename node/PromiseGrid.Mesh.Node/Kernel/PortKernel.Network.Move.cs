@@ -98,10 +98,29 @@ public sealed partial class PortKernel
     private void CheckMovedReceiveRights(PeerId from, in MessageEnvelope envelope, Port destination)
     {
         var moved = envelope.ReceiveRights;
+        var receiveRights = envelope.ReplyType == PortDisposition.PortReceive ? 1 : 0;
+        foreach (var d in envelope.Ports)
+        {
+            receiveRights += d.Type == PortDisposition.PortReceive ? 1 : 0;
+        }
+
+        if (receiveRights != moved.Count)
+        {
+            // The codec refuses such envelopes already; an envelope built otherwise gets the same answer.
+            throw new InvalidRightException($"{receiveRights} receive rights travel with {moved.Count} receive-right entries");
+        }
+
         for (var i = 0; i < moved.Count; i++)
         {
             var record = moved[i];
-            var reference = record.Slot < 0 ? envelope.Reply! : envelope.Ports[record.Slot].Port!;
+            var (reference, type) = record.Slot == -1 ? (envelope.Reply, envelope.ReplyType)
+                : record.Slot >= 0 && record.Slot < envelope.Ports.Count ? (envelope.Ports[record.Slot].Port, envelope.Ports[record.Slot].Type)
+                : (null, PortDisposition.None);
+            if (reference is null || type != PortDisposition.PortReceive)
+            {
+                throw new InvalidRightException($"receive-right entry {i} names slot {record.Slot}, which holds no receive right");
+            }
+
             if (reference.Home != from)
             {
                 throw new NoRightException($"{from} moves the receive right of {reference}, whose home is another node");
@@ -125,7 +144,7 @@ public sealed partial class PortKernel
             for (var j = 0; j < i; j++)
             {
                 var other = moved[j].Slot < 0 ? envelope.Reply! : envelope.Ports[moved[j].Slot].Port!;
-                if (other.Id == reference.Id)
+                if (moved[j].Slot == record.Slot || other.Id == reference.Id)
                 {
                     throw new InvalidRightException($"the receive right of {reference} appears twice in one message");
                 }

@@ -435,13 +435,20 @@ public sealed partial class PortKernel
             {
                 DestroyPortLocked(proxy);
             }
+
+            // A port that moved from here to that home has its own proxy when this node already
+            // held a right to the id there (the port had come from there without a forwarder here).
+            if (_ports.TryGetValue(id, out var forwarder) && forwarder.MovedAway && forwarder.Ref.Home == home)
+            {
+                DestroyPortLocked(forwarder);
+            }
         }
     }
 
     /// <summary>The node <paramref name="home"/> restarted: every port it had is dead.</summary>
     internal void MarkHomeDeadLocked(PeerId home)
     {
-        foreach (var proxy in _proxies.Values.Where(p => p.Ref.Home == home).ToList())
+        foreach (var proxy in _proxies.Values.Concat(_ports.Values.Where(p => p.MovedAway)).Where(p => p.Ref.Home == home).Distinct().ToList())
         {
             DestroyPortLocked(proxy);
         }

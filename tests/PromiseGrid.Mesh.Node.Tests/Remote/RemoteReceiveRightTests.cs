@@ -446,4 +446,43 @@ public sealed class RemoteReceiveRightTests : MeshNodesFixture
         Assert.Throws<ReceiveTimeoutException>(() => back.ReceiveMessageAsync(home, TimeSpan.Zero).GetAwaiter().GetResult());
         await AssertConsistentAsync(a, b, d);
     }
+
+    [Fact]
+    public async Task MoveReceive_ToANodeThatAlreadyHoldsARightToItAndBack_EveryRightKeepsWorkingAndDiesWithThePort()
+    {
+        var nodes = await NodesAsync(2);
+        var (a, b) = (nodes[0], nodes[1]);
+        var (server, inbox) = Inbox(b, "inbox");
+        var (receiver, receiverInbox) = Inbox(a, "a-inbox");
+        var p = server.CreatePort();
+        b.Ports.Publish(server, p, "p");
+        var client = a.Kernel.CreateTask("client");
+        var toP = await a.Ports.LookupAsync(client, b.PeerId, "p").AsTask().WaitAsync(Timeout);
+        var clientNotify = client.CreatePort();
+        client.RequestNotification(toP, PortNotificationKind.DeadName, clientNotify);
+
+        // B -> A: A's right to (B, id) now goes through B's forwarder back to A.
+        await MoveAsync(b, server, p, a, "a-inbox");
+        var atA = await ReceiveMovedAsync(receiver, receiverInbox);
+        await client.SendMessageAsync(Text(toP, "round the forwarder"), Timeout);
+        Assert.Equal("round the forwarder", TextOf(await ReceiveAsync(receiver, atA)));
+
+        // A -> B: B's forwarder becomes the port again; A's rights (the old one, and one made
+        // while the port was at A, now a second proxy of (B, id)) reach it directly.
+        var own = receiver.MakeSend(atA);
+        await MoveAsync(a, receiver, atA, b, "inbox");
+        var atB = await ReceiveMovedAsync(server, inbox);
+        await client.SendMessageAsync(Text(toP, "straight to B"), Timeout);
+        await receiver.SendMessageAsync(Text(own, "from the right made at A"), Timeout);
+        Assert.Equal("straight to B", TextOf(await ReceiveAsync(server, atB)));
+        Assert.Equal("from the right made at A", TextOf(await ReceiveAsync(server, atB)));
+        await AssertConsistentAsync(a, b);
+
+        server.DestroyPort(atB);
+        Assert.Equal(PortNotification.DeadName, (await ReceiveAsync(client, clientNotify)).MessageId);
+        Assert.Equal(PortRightTypes.DeadName, client.GetRightTypes(toP));
+        await EventuallyAsync(() => receiver.GetRightTypes(own) == PortRightTypes.DeadName, "the right made at A is a dead name");
+        await EventuallyAsync(() => a.Kernel.LivePortCount == 2, "A forgets the port that moved away");
+        await AssertConsistentAsync(a, b);
+    }
 }
