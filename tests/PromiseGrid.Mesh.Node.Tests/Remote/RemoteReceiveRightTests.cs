@@ -485,4 +485,61 @@ public sealed class RemoteReceiveRightTests : MeshNodesFixture
         await EventuallyAsync(() => a.Kernel.LivePortCount == 2, "A forgets the port that moved away");
         await AssertConsistentAsync(a, b);
     }
+
+    [Fact]
+    public async Task MoveReceive_HoppingBetweenThreeNodesWhileEachSends_EveryMessageArrivesOnceInEachSendersOrder()
+    {
+        // Nobody receives until every send is done, so all of them must fit in the queue (1024).
+        const int PerSender = 200;
+        var nodes = await NodesAsync(3);
+        var inboxes = nodes.Select((node, i) => Inbox(node, $"inbox-{i}")).ToArray();
+        var owner = nodes[0].Kernel.CreateTask("owner");
+        var p = owner.CreatePort();
+        owner.SetQueueLimit(p, 1024);
+        nodes[0].Ports.Publish(owner, p, "p");
+        var senders = new List<(PortTask Task, PortName Right, string Name)>();
+        for (var i = 0; i < nodes.Length; i++)
+        {
+            var task = nodes[i].Kernel.CreateTask($"sender-{i}");
+            var right = i == 0 ? task.ExtractRight(owner, p, PortDisposition.MakeSend) : await nodes[i].Ports.LookupAsync(task, nodes[0].PeerId, "p").AsTask().WaitAsync(Timeout);
+            senders.Add((task, right, $"s{i}"));
+        }
+
+        var sending = senders.Select(s => Task.Run(async () =>
+        {
+            for (var n = 0; n < PerSender; n++)
+            {
+                await s.Task.SendMessageAsync(Text(s.Right, $"{s.Name}:{n}"), Timeout).AsTask().WaitAsync(Timeout);
+            }
+        })).ToList();
+
+        // The receive right goes round while the three senders send: A -> B -> C -> A -> C -> B -> A.
+        var (holderNode, holder, name) = (0, owner, p);
+        foreach (var next in new[] { 1, 2, 0, 2, 1, 0 })
+        {
+            await MoveAsync(nodes[holderNode], holder, name, nodes[next], $"inbox-{next}");
+            (holderNode, holder) = (next, inboxes[next].Task);
+            name = await ReceiveMovedAsync(holder, inboxes[next].Inbox);
+        }
+
+        await Task.WhenAll(sending).WaitAsync(Timeout);
+        var expected = senders.ToDictionary(s => s.Name, _ => 0);
+        for (var i = 0; i < senders.Count * PerSender; i++)
+        {
+            var parts = TextOf(await ReceiveAsync(holder, name)).Split(':');
+            Assert.Equal(expected[parts[0]]++, int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        Assert.Throws<ReceiveTimeoutException>(() => holder.ReceiveMessageAsync(name, TimeSpan.Zero).GetAwaiter().GetResult());
+        var notify = holder.CreatePort();
+        holder.RequestNotification(name, PortNotificationKind.NoSenders, notify, sync: 1);
+        foreach (var (task, right, _) in senders)
+        {
+            task.Deallocate(right);
+        }
+
+        Assert.Equal(PortNotification.NoSenders, (await ReceiveAsync(holder, notify)).MessageId);
+        await EventuallyAsync(() => nodes[1].Kernel.LivePortCount == 1 && nodes[2].Kernel.LivePortCount == 1, "B and C forget their forwarders");
+        await AssertConsistentAsync(nodes);
+    }
 }
