@@ -542,4 +542,27 @@ public sealed class RemoteReceiveRightTests : MeshNodesFixture
         await EventuallyAsync(() => nodes[1].Kernel.LivePortCount == 1 && nodes[2].Kernel.LivePortCount == 1, "B and C forget their forwarders");
         await AssertConsistentAsync(nodes);
     }
+
+    [Fact]
+    public async Task MoveReceive_APeerThatHeldNoRightToTheOldReference_IsRefusedByTheForwarder()
+    {
+        var nodes = await NodesAsync(3);
+        var (a, b, c) = (nodes[0], nodes[1], nodes[2]);
+        var (server, inbox) = Inbox(b, "inbox");
+        var owner = a.Kernel.CreateTask("owner");
+        var p = owner.CreatePort();
+        var keep = owner.MakeSend(p);
+        var id = a.Ports.GetPortRef(owner, p).Id;
+        await MoveAsync(a, owner, p, b, "inbox");
+        var moved = await ReceiveMovedAsync(server, inbox);
+
+        // C knows the old reference but was never given a right: A checks its holder table before forwarding.
+        var stranger = c.Kernel.CreateTask("stranger");
+        var forged = c.Kernel.InsertRemoteSendRight(stranger, new PortRef(a.PeerId, id));
+        await Assert.ThrowsAsync<NoRightException>(() => stranger.SendMessageAsync(Text(forged, "let me in"), Timeout).AsTask());
+
+        await owner.SendMessageAsync(Text(keep, "holder"), Timeout);
+        Assert.Equal("holder", TextOf(await ReceiveAsync(server, moved)));
+        Assert.Throws<ReceiveTimeoutException>(() => server.ReceiveMessageAsync(moved, TimeSpan.Zero).GetAwaiter().GetResult());
+    }
 }
