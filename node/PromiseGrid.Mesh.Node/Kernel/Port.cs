@@ -23,6 +23,12 @@ internal sealed class Port(PortRef reference, bool isLocal, int queueLimit)
     /// "Receive rights").
     /// </summary>
     public bool MovedAway;
+
+    /// <summary>
+    /// While the receive right is in transit: how often it arrived at a node only to be forwarded
+    /// at once since a task last received it (<see cref="ReceiveRightEnvelope.Hops"/>).
+    /// </summary>
+    public uint TransitHops;
     public MessageQueue Messages;
     public readonly WaiterList Receivers = new();
     public readonly WaiterList Senders = new();

@@ -146,16 +146,13 @@ public sealed partial class PortKernel
     /// Refuses to move the receive right of <paramref name="moved"/> into a message whose
     /// destination is that port, or a port whose own receive right is (transitively) in transit
     /// to it: such a cycle could never be received or destroyed (XNU ipc_port_check_circularity).
+    /// A proxy of a port that is in transit here continues the walk (<see cref="LeadsToLocked"/>).
     /// </summary>
-    private static void CheckNotCircular(Port moved, Port destination)
+    private void CheckNotCircular(Port moved, Port destination)
     {
-        for (var x = destination; x is not null; x = x.InTransitTo)
+        if (LeadsToLocked(destination, moved.Ref.Id))
         {
-            // Same id: a proxy of the very port (its old or new reference on another node).
-            if (x == moved || x.Ref.Id == moved.Ref.Id)
-            {
-                throw new InvalidRightException($"moving the receive right of {moved} to {destination} would make a cycle of rights in transit");
-            }
+            throw new InvalidRightException($"moving the receive right of {moved} to {destination} would make a cycle of rights in transit");
         }
     }
 

@@ -13,6 +13,15 @@ namespace PromiseGrid.Mesh.Kernel;
 public sealed partial class PortKernel
 {
     /// <summary>
+    /// Most times a receive right may arrive at a node only to be forwarded at once without a
+    /// task receiving it (<see cref="ReceiveRightEnvelope.Hops"/>). Moves across nodes are not
+    /// checked for cycles globally: a cycle of receive rights in transit (each in a message to
+    /// the other, through forwarders) would travel for ever; past this bound the right is
+    /// refused, so it is released and its port destroyed, as Mach destroys what can never be received.
+    /// </summary>
+    internal const uint MaxTransitHops = 32;
+
+    /// <summary>
     /// A message leaving for <see cref="ForwardPlan.Destination"/> carries the receive right of
     /// the local port <paramref name="p"/> (in <paramref name="slot"/>, -1 the reply): the port
     /// becomes a proxy of <c>(destination, same id)</c>, its queued and blocked messages are
@@ -60,7 +69,7 @@ public sealed partial class PortKernel
         // Send-once rights counted twice after an earlier return (PendingSendOnceReturns) are not passed on.
         var holdsSend = p.SendRights > 0;
         var sendOnce = p.SendOnceRights - PendingSendOnceReturnsOf(p);
-        plan.ReceiveRights.Add(new ReceiveRightEnvelope(slot, p.Sequence, (uint)p.QueueLimit, p.MakeSendCount, holdsSend ? 1u : 0u, (uint)sendOnce));
+        plan.ReceiveRights.Add(new ReceiveRightEnvelope(slot, p.Sequence, (uint)p.QueueLimit, p.MakeSendCount, holdsSend ? 1u : 0u, (uint)sendOnce, p.TransitHops));
         p.Ref = new PortRef(plan.Destination, oldRef.Id);
         p.IsLocal = false;
         p.MovedAway = true;
@@ -126,14 +135,19 @@ public sealed partial class PortKernel
                 throw new NoRightException($"{from} moves the receive right of {reference}, whose home is another node");
             }
 
-            if (reference.Id == destination.Ref.Id)
+            if (LeadsToLocked(destination, reference.Id))
             {
-                throw new InvalidRightException($"the receive right of {reference} cannot travel in a message to its own port");
+                throw new InvalidRightException($"the receive right of {reference} cannot travel in a message to its own port, or to a port in transit towards it");
             }
 
             if (_ports.TryGetValue(reference.Id, out var existing) && !existing.MovedAway)
             {
                 throw new PortIdInUseException($"port id {reference.Id} is already in use at {LocalPeer}");
+            }
+
+            if (record.Hops >= MaxTransitHops)
+            {
+                throw new InvalidRightException($"the receive right of {reference} was forwarded {record.Hops} times without reaching a task: a cycle of receive rights in transit across nodes");
             }
 
             if (record.SenderSend > 1 || record.SenderSendOnce > int.MaxValue / 2)
@@ -183,6 +197,7 @@ public sealed partial class PortKernel
             p.Sequence = record.Sequence;
             p.MakeSendCount = record.MakeSendCount;
             p.InTransitTo = destination;
+            p.TransitHops = record.Hops;
         }
         else
         {
@@ -191,8 +206,15 @@ public sealed partial class PortKernel
                 Sequence = record.Sequence,
                 MakeSendCount = record.MakeSendCount,
                 InTransitTo = destination,
+                TransitHops = record.Hops,
             };
             _ports.Add(reference.Id, p);
+        }
+
+        if (destination.MovedAway)
+        {
+            // Forwarded on at once: one more hop without a task receiving it.
+            p.TransitHops++;
         }
 
         if (record.SenderSend > 0)
@@ -310,5 +332,30 @@ public sealed partial class PortKernel
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// Whether a message to <paramref name="destination"/> would carry a receive right into the
+    /// port <paramref name="id"/> itself (the circularity check, XNU ipc_port_check_circularity):
+    /// the walk goes from a port to where its own receive right travels, and from a proxy to the
+    /// local port with the same id (a message to the proxy comes back to it). The same id is the
+    /// same port, whatever node the reference names. A walk longer than there are ports can only
+    /// be a cycle already (a hostile peer's doing) and counts as one.
+    /// </summary>
+    private bool LeadsToLocked(Port destination, PortId id)
+    {
+        var steps = _ports.Count + _proxies.Count + 1;
+        for (var x = destination; x is not null; x = NextInTransit(x))
+        {
+            if (x.Ref.Id == id || --steps < 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
+
+        Port? NextInTransit(Port x) =>
+            x.InTransitTo ?? (!x.IsLocal && _ports.TryGetValue(x.Ref.Id, out var here) && here != x && here.IsLocal ? here : null);
     }
 }

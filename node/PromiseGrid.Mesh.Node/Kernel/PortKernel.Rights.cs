@@ -109,6 +109,7 @@ public sealed partial class PortKernel
                 p.Receiver = task;
                 p.ReceiverName = name;
                 p.InTransitTo = null;
+                p.TransitHops = 0;
                 return name;
             case PortRight.Send when p.Active:
                 if (task.PortNames.TryGetValue(p, out name))

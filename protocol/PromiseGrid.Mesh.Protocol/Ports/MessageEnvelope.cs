@@ -77,7 +77,12 @@ public readonly record struct PortDescriptorEnvelope(PortRef? Port, PortDisposit
 /// <param name="MakeSendCount">Send rights made from the receive right so far (<c>mps_mscount</c>), for no-senders.</param>
 /// <param name="SenderSend">Send rights the sending node holds to the port after the move (its aggregate: 0 or 1).</param>
 /// <param name="SenderSendOnce">Send-once rights the sending node holds to the port after the move.</param>
-public readonly record struct ReceiveRightEnvelope(int Slot, ulong Sequence, uint QueueLimit, uint MakeSendCount, uint SenderSend, uint SenderSendOnce);
+/// <param name="Hops">
+/// How often the right arrived at a node only to be forwarded at once (its message's
+/// destination had moved away from there) since a task last received it: bounded, so a cycle
+/// of receive rights in transit across nodes cannot travel for ever.
+/// </param>
+public readonly record struct ReceiveRightEnvelope(int Slot, ulong Sequence, uint QueueLimit, uint MakeSendCount, uint SenderSend, uint SenderSendOnce, uint Hops = 0);
 
 /// <summary>The trailer on the wire: sending node and task, per-port sequence number, timestamp (Unix ms).</summary>
 public readonly record struct TrailerEnvelope(PeerId? SenderNode, ulong SenderTask, ulong Sequence, long TimestampUnixMilliseconds);

@@ -209,7 +209,7 @@ public class MessageEnvelopeCodecTests
     [Fact]
     public void Decode_ReceiveRightsWithTheirState_RoundTripAsTwelveFields()
     {
-        var envelope = MovingReceive([new(-1, 5, 16, 2, 1, 0), new(0, 0, 0, 9, 0, 3)]);
+        var envelope = MovingReceive([new(-1, 5, 16, 2, 1, 0, 4), new(0, 0, 0, 9, 0, 3)]);
         var bytes = MessageEnvelopeCodec.Encode(envelope);
 
         Assert.Equal(0x9c, bytes[0]);

@@ -217,12 +217,12 @@ public sealed class RemoteBadInputTests : MeshNodesFixture
     }
 
     /// <summary>A deliver to <paramref name="destination"/> that moves the receive right of <paramref name="moved"/> (sent as <paramref name="type"/>).</summary>
-    private static byte[] MoveReceive(ulong seq, PortRef destination, PortRef moved, PortDisposition type = PortDisposition.PortReceive, ulong sequence = 0) =>
+    private static byte[] MoveReceive(ulong seq, PortRef destination, PortRef moved, PortDisposition type = PortDisposition.PortReceive, ulong sequence = 0, uint hops = 0) =>
         PortsFrameCodec.EncodeDeliver(seq, 0, new MessageEnvelope
         {
             Destination = destination,
             Ports = [new PortDescriptorEnvelope(moved, type)],
-            ReceiveRights = [new ReceiveRightEnvelope(0, sequence, 4, 3, 0, 0)],
+            ReceiveRights = [new ReceiveRightEnvelope(0, sequence, 4, 3, 0, 0, hops)],
         });
 
     [Fact]
@@ -254,11 +254,16 @@ public sealed class RemoteBadInputTests : MeshNodesFixture
         await WriteAsync(stream, MoveReceive(5, inboxRef, new PortRef(raw.PeerId, PortId.NewRandom()), PortDisposition.PortSend));
         nack = Assert.IsType<NackFrame>(await ReadAsync(stream));
         Assert.Equal((5UL, PortsErrorCode.Malformed), (nack.Seq, nack.Code));
+
+        // A right that keeps arriving only to be forwarded (a cycle across nodes) is stopped.
+        await WriteAsync(stream, MoveReceive(6, inboxRef, new PortRef(raw.PeerId, PortId.NewRandom()), hops: PortKernel.MaxTransitHops));
+        nack = Assert.IsType<NackFrame>(await ReadAsync(stream));
+        Assert.Equal((6UL, PortsErrorCode.Unsupported), (nack.Seq, nack.Code));
         Assert.Throws<ReceiveTimeoutException>(() => server.ReceiveMessageAsync(inbox, TimeSpan.Zero).GetAwaiter().GetResult());
         Assert.Equal(2, node.Kernel.LivePortCount);
 
         // A well-formed move of the peer's own port arrives with its state.
-        await WriteAsync(stream, MoveReceive(6, inboxRef, new PortRef(raw.PeerId, PortId.NewRandom()), sequence: 7));
+        await WriteAsync(stream, MoveReceive(7, inboxRef, new PortRef(raw.PeerId, PortId.NewRandom()), sequence: 7, hops: PortKernel.MaxTransitHops - 1));
         Assert.IsType<AckFrame>(await ReadAsync(stream));
         var moved = Assert.Single((await ReceiveAsync(server, inbox)).Ports!);
         Assert.Equal(PortDisposition.PortReceive, moved.Disposition);

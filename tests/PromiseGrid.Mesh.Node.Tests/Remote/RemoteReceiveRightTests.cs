@@ -565,4 +565,32 @@ public sealed class RemoteReceiveRightTests : MeshNodesFixture
         Assert.Equal("holder", TextOf(await ReceiveAsync(server, moved)));
         Assert.Throws<ReceiveTimeoutException>(() => server.ReceiveMessageAsync(moved, TimeSpan.Zero).GetAwaiter().GetResult());
     }
+
+    [Fact]
+    public async Task MoveReceive_IntoAPortWhoseOwnReceiveRightTravelsTowardsIt_IsRefusedAcrossNodesToo()
+    {
+        var nodes = await NodesAsync(2);
+        var (a, b) = (nodes[0], nodes[1]);
+        var qOwner = a.Kernel.CreateTask("q-owner");
+        var q = qOwner.CreatePort();
+        a.Ports.Publish(qOwner, q, "q");
+        var pOwner = b.Kernel.CreateTask("p-owner");
+        var p = pOwner.CreatePort();
+        b.Ports.Publish(pOwner, p, "p");
+        var toQ = await b.Ports.LookupAsync(pOwner, a.PeerId, "q").AsTask().WaitAsync(Timeout);
+
+        // Q's receive right goes into P's queue at B; then B's task tries to send P's receive
+        // right to Q through the proxy of Q's old reference at A, which would bring it back to Q.
+        await MoveAsync(a, qOwner, q, b, "p");
+        var cycle = Text(toQ, "p into q, q into p");
+        cycle.Ports = [new PortDescriptor(p, PortDisposition.MoveReceive)];
+        await Assert.ThrowsAsync<InvalidRightException>(() => pOwner.SendMessageAsync(cycle, Timeout).AsTask());
+
+        Assert.Equal(PortRightTypes.Receive, pOwner.GetRightTypes(p) & PortRightTypes.Receive);
+        var arrived = await ReceiveAsync(pOwner, p);
+        var qHere = Assert.Single(arrived.Ports!).Name;
+        await pOwner.SendMessageAsync(Text(toQ, "q still works"), Timeout);
+        Assert.Equal("q still works", TextOf(await ReceiveAsync(pOwner, qHere)));
+        await AssertConsistentAsync(a, b);
+    }
 }
