@@ -70,6 +70,11 @@ public sealed partial class RemotePorts : IPortRouter
         var request = new PendingRequest(PortsFrameType.Deliver) { Message = message, Plan = plan };
         var result = awaited ? request.AsPlainValueTask() : default;
         link.Submit(request, default, timeout, cancellationToken);
+        foreach (var moved in plan.MovedAway)
+        {
+            Log.ReceiveRightMoved(_logger, moved.Ref.Id.ToString(), link.Peer.ToString(), plan.Backlog.Count);
+        }
+
         foreach (var queued in plan.Backlog)
         {
             // Already accepted by the port: no time limit on the way to its new home.

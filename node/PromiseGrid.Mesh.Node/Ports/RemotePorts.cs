@@ -431,6 +431,9 @@ public sealed partial class RemotePorts : IAsyncDisposable
 
         [LoggerMessage(EventId = 4213, EventName = "PortsSessionFailed", Level = LogLevel.Debug, Message = "ports session from {PeerId} ended: {Reason}")]
         public static partial void SessionFailed(ILogger logger, string peerId, string reason);
+
+        [LoggerMessage(EventId = 4214, EventName = "PortsReceiveRightMoved", Level = LogLevel.Debug, Message = "the receive right of port {PortId} moves to {PeerId}; {Backlog} queued message(s) follow it")]
+        public static partial void ReceiveRightMoved(ILogger logger, string portId, string peerId, int backlog);
     }
 }
 

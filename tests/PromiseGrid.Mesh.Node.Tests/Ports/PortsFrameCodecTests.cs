@@ -23,6 +23,8 @@ public class PortsFrameCodecTests
         new ConfirmFrame(1000),
         new AckFrame([new SeqRange(1, 10), new SeqRange(20, 1)]),
         new NackFrame(11, PortsErrorCode.NoRight, "no right"),
+        new NackFrame(13, PortsErrorCode.PortExists, "id in use"),
+        new NackFrame(14, PortsErrorCode.Undeliverable, "the new home refused it"),
         new ResultFrame(12, Id),
         new WelcomeFrame(1, 77, [new SeqRange(3, 2)], [9, 10], [new NackFrame(4, PortsErrorCode.Timeout, "full")], [new ResultFrame(6, Id)]),
     };
@@ -350,4 +352,15 @@ public class PortsFrameCodecTests
         WelcomeFrame w => $"welcome {w.Version} {w.Epoch} {string.Join(',', w.Acked)} {string.Join(',', w.Pending)} {string.Join(',', w.Nacks)} {string.Join(',', w.Results)}",
         _ => frame.ToString(),
     };
+
+    [Theory]
+    [InlineData(PortsErrorCode.PortExists, 2u, PortsErrorCode.PortExists)]
+    [InlineData(PortsErrorCode.PortExists, 1u, PortsErrorCode.Unsupported)]
+    [InlineData(PortsErrorCode.Undeliverable, 1u, PortsErrorCode.PortDied)]
+    [InlineData(PortsErrorCode.NoRight, 1u, PortsErrorCode.NoRight)]
+    public void ForVersion_CodesAVersionOneClientDoesNotKnow_BecomeOnesOfTheSameKind(PortsErrorCode code, uint version, PortsErrorCode expected)
+    {
+        Assert.Equal(expected, PortsErrorCodes.ForVersion(code, version));
+        Assert.Equal(PortsErrorCodes.IsRefusal(code), PortsErrorCodes.IsRefusal(expected));
+    }
 }
