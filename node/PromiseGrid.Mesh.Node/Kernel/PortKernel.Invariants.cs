@@ -36,9 +36,13 @@ public sealed partial class PortKernel
             }
 
             var allPorts = new HashSet<Port>(_ports.Values.Concat(_proxies.Values));
-            foreach (var m in _forwarding)
+            foreach (var (m, plan) in _forwarding)
             {
                 CountMessage(m);
+                foreach (var notify in plan.HandsOnRequests ? plan.HandedOnRequests : [])
+                {
+                    Count(sendOnce, notify);
+                }
             }
 
             foreach (var p in _ports.Values)

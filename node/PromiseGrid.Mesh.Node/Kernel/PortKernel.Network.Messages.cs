@@ -27,6 +27,7 @@ internal sealed class ForwardPlan(PeerId destination, PortDescriptorEnvelope rep
         _movedAway?.Clear();
         _receiveRights?.Clear();
         _backlog?.Clear();
+        _handedOnRequests?.Clear();
         return this;
     }
 
@@ -57,11 +58,22 @@ internal sealed class ForwardPlan(PeerId destination, PortDescriptorEnvelope rep
     /// <summary>The message moves receive rights (its request must be numbered before anything else goes to the moved ports).</summary>
     public bool MovesReceive => _movedAway is { Count: > 0 };
 
+    /// <summary>
+    /// Send-once rights of notification requests that travel with a moved port to a notify port
+    /// on <see cref="Destination"/> itself (proxies here): handed on if the message is taken,
+    /// released if not.
+    /// </summary>
+    public List<Port> HandedOnRequests => _handedOnRequests ??= [];
+
+    /// <summary>Whether <see cref="HandedOnRequests"/> has any.</summary>
+    public bool HandsOnRequests => _handedOnRequests is { Count: > 0 };
+
     private List<CarriedRight>? _transferred;
     private List<ThirdPartyGrant>? _grants;
     private List<Port>? _movedAway;
     private List<ReceiveRightEnvelope>? _receiveRights;
     private List<PortMessage>? _backlog;
+    private List<Port>? _handedOnRequests;
 }
 
 /// <summary>One right to a third node's port carried by a forwarded message; <see cref="Index"/> -1 is the reply port.</summary>
@@ -90,11 +102,11 @@ public sealed partial class PortKernel
     /// <param name="reuse">A plan whose message is settled, to fill instead of a new one when the message carries no body rights.</param>
     internal ForwardPlan BeginForwardLocked(PortMessage message, PeerId destination, ForwardPlan? reuse = null)
     {
-        _forwarding.Add(message);
         var carried = message.CarriedRights;
         var plan = carried is { Length: > 0 }
             ? new ForwardPlan(destination, default, new PortDescriptorEnvelope[carried.Length])
             : reuse?.Reset(destination) ?? new ForwardPlan(destination, default, []);
+        _forwarding.Add(message, plan);
         plan.Reply = DescribeForForward(plan, message.ReplyRight, -1, out var replyTransferred);
         if (replyTransferred)
         {
@@ -231,6 +243,14 @@ public sealed partial class PortKernel
                 }
             }
 
+        }
+
+        if (plan.HandsOnRequests)
+        {
+            foreach (var notify in plan.HandedOnRequests)
+            {
+                SettleCarriedLocked(new CarriedRight(notify, PortRight.SendOnce), taken);
+            }
         }
 
         if (!taken && plan.MovesReceive)
@@ -475,6 +495,13 @@ public sealed partial class PortKernel
         foreach (var d in envelope.Ports)
         {
             Need(d.Port, d.Type);
+        }
+
+        // Notification requests travelling with a receive right carry send-once rights too.
+        foreach (var moved in envelope.ReceiveRights)
+        {
+            Need(moved.NoSendersNotify, moved.NoSendersNotify is null ? PortDisposition.None : PortDisposition.PortSendOnce);
+            Need(moved.PortDestroyedNotify, moved.PortDestroyedNotify is null ? PortDisposition.None : PortDisposition.PortSendOnce);
         }
 
         if (needed is null)

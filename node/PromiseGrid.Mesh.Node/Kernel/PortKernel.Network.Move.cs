@@ -37,19 +37,10 @@ public sealed partial class PortKernel
             p.PublishedName = null;
         }
 
-        // Deviation: registered no-senders and port-destroyed requests do not travel; they are
-        // cancelled here, their send-once rights destroyed unused (a send-once notification each).
-        if (p.NoSendersRequest is { } noSenders)
-        {
-            p.NoSendersRequest = null;
-            ReleaseSendOnceLocked(noSenders);
-        }
-
-        if (p.PortDestroyedRequest is { } portDestroyed)
-        {
-            p.PortDestroyedRequest = null;
-            ReleaseSendOnceLocked(portDestroyed);
-        }
+        // Registered no-senders and port-destroyed requests travel with the port (first, so a
+        // notification a cancelled one makes to the port itself is queued and follows it).
+        var noSenders = TakeTravellingRequestLocked(plan, p, ref p.NoSendersRequest);
+        var portDestroyed = TakeTravellingRequestLocked(plan, p, ref p.PortDestroyedRequest);
 
         // Messages already accepted by the port follow it, in order, right behind this message.
         while (p.Messages.TryDequeue(out var queued))
@@ -69,7 +60,9 @@ public sealed partial class PortKernel
         // Send-once rights counted twice after an earlier return (PendingSendOnceReturns) are not passed on.
         var holdsSend = p.SendRights > 0;
         var sendOnce = p.SendOnceRights - PendingSendOnceReturnsOf(p);
-        plan.ReceiveRights.Add(new ReceiveRightEnvelope(slot, p.Sequence, (uint)p.QueueLimit, p.MakeSendCount, holdsSend ? 1u : 0u, (uint)sendOnce, p.TransitHops));
+        plan.ReceiveRights.Add(new ReceiveRightEnvelope(
+            slot, p.Sequence, (uint)p.QueueLimit, p.MakeSendCount, holdsSend ? 1u : 0u, (uint)sendOnce, p.TransitHops,
+            noSenders, noSenders is null ? 0 : p.NoSendersSync, portDestroyed));
         p.Ref = new PortRef(plan.Destination, oldRef.Id);
         p.IsLocal = false;
         p.MovedAway = true;
@@ -81,6 +74,40 @@ public sealed partial class PortKernel
         plan.MovedAway.Add(p);
         MaybeForgetProxyLocked(p);
         return new PortDescriptorEnvelope(oldRef, PortDisposition.PortReceive);
+    }
+
+    /// <summary>
+    /// A notification request registered on <paramref name="p"/>, whose receive right is leaving
+    /// for <see cref="ForwardPlan.Destination"/>: its send-once right to the notify port goes with
+    /// the port, as a right in a descriptor would (a local notify port: the new home holds it; a
+    /// notify port on the new home: the unit is handed on there), and the reference is returned
+    /// for the entry. Deviation: a notify port on a third node (it moved away since the request),
+    /// or the port itself, cannot travel; that request is cancelled, its right destroyed unused
+    /// (a send-once notification).
+    /// </summary>
+    private PortRef? TakeTravellingRequestLocked(ForwardPlan plan, Port p, ref Port? request)
+    {
+        if (request is not { } notify)
+        {
+            return null;
+        }
+
+        request = null;
+        if (notify.Active && notify.IsLocal && notify != p)
+        {
+            AddHolderLocked(notify, plan.Destination, PortRight.SendOnce);
+            plan.Transferred.Add(new CarriedRight(notify, PortRight.SendOnce));
+            return notify.Ref;
+        }
+
+        if (notify.Active && !notify.IsLocal && notify.Ref.Home == plan.Destination)
+        {
+            plan.HandedOnRequests.Add(notify);
+            return notify.Ref;
+        }
+
+        ReleaseSendOnceLocked(notify);
+        return null;
     }
 
     /// <summary>
@@ -143,6 +170,12 @@ public sealed partial class PortKernel
             if (_ports.TryGetValue(reference.Id, out var existing) && !existing.MovedAway)
             {
                 throw new PortIdInUseException($"port id {reference.Id} is already in use at {LocalPeer}");
+            }
+
+            if ((record.NoSendersNotify is { } ns && ns.Home != from && ns.Home != LocalPeer)
+                || (record.PortDestroyedNotify is { } pd && pd.Home != from && pd.Home != LocalPeer))
+            {
+                throw new InvalidRightException($"the notification requests of {reference} must notify ports of {from}, which moves it, or of {LocalPeer}");
             }
 
             if (record.Hops >= MaxTransitHops)
@@ -215,6 +248,18 @@ public sealed partial class PortKernel
         {
             // Forwarded on at once: one more hop without a task receiving it.
             p.TransitHops++;
+        }
+
+        // Requests that travelled with the port, with their send-once rights.
+        if (record.NoSendersNotify is { } noSenders)
+        {
+            p.NoSendersRequest = NotifyRightFromNetworkLocked(from, noSenders);
+            p.NoSendersSync = record.NoSendersSync;
+        }
+
+        if (record.PortDestroyedNotify is { } portDestroyed)
+        {
+            p.PortDestroyedRequest = NotifyRightFromNetworkLocked(from, portDestroyed);
         }
 
         if (record.SenderSend > 0)
@@ -290,7 +335,7 @@ public sealed partial class PortKernel
     private int SendOnceInFlightLocked(Port p)
     {
         var count = 0;
-        foreach (var m in _forwarding)
+        foreach (var m in _forwarding.Keys)
         {
             count += m.DestPort == p && m.DestRight == PortRight.SendOnce ? 1 : 0;
             count += m.ReplyRight is { Kind: PortRight.SendOnce } reply && reply.Port == p ? 1 : 0;
@@ -301,6 +346,32 @@ public sealed partial class PortKernel
         }
 
         return count;
+    }
+
+    /// <summary>
+    /// The send-once right of a notification request that travelled with a port from
+    /// <paramref name="from"/> (checked by <see cref="CheckPassedRights"/> and
+    /// <see cref="CheckMovedReceiveRights"/>): to a port of the sender, granted by it; or to a
+    /// local port, the sender's own send-once right moving into the request (none if that port
+    /// died meanwhile: the request is gone with it).
+    /// </summary>
+    private Port? NotifyRightFromNetworkLocked(PeerId from, PortRef reference)
+    {
+        if (reference.Home == LocalPeer)
+        {
+            if (!_ports.TryGetValue(reference.Id, out var local) || !local.Active)
+            {
+                return null;
+            }
+
+            TakeFromHolderLocked(local, from, PortRight.SendOnce);
+            return local;
+        }
+
+        var proxy = GetOrCreateProxyLocked(reference);
+        proxy.SendOnceRights++;
+        proxy.GrantedSendOnce++;
+        return proxy;
     }
 
     private static int PendingSendOnceReturnsOf(Port p)

@@ -13,7 +13,8 @@ public sealed partial class PortKernel
 {
     private readonly Dictionary<PeerId, HashSet<Port>> _holdings = [];
     private readonly Dictionary<string, Port> _published = new(StringComparer.Ordinal);
-    private readonly HashSet<PortMessage> _forwarding = [];
+    /// <summary>Messages in the router's hands, with what was done with their rights (until <see cref="CompleteForwardLocked"/>).</summary>
+    private readonly Dictionary<PortMessage, ForwardPlan> _forwarding = [];
 
     // ---- publishing and lookup ----
 

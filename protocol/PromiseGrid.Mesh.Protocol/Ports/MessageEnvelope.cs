@@ -82,7 +82,20 @@ public readonly record struct PortDescriptorEnvelope(PortRef? Port, PortDisposit
 /// destination had moved away from there) since a task last received it: bounded, so a cycle
 /// of receive rights in transit across nodes cannot travel for ever.
 /// </param>
-public readonly record struct ReceiveRightEnvelope(int Slot, ulong Sequence, uint QueueLimit, uint MakeSendCount, uint SenderSend, uint SenderSendOnce, uint Hops = 0);
+/// <param name="NoSendersNotify">The port a registered no-senders request notifies (a send-once right travelling with the port), or null.</param>
+/// <param name="NoSendersSync">That request's sync value.</param>
+/// <param name="PortDestroyedNotify">The port a registered port-destroyed request notifies (a send-once right travelling with the port), or null.</param>
+public readonly record struct ReceiveRightEnvelope(
+    int Slot,
+    ulong Sequence,
+    uint QueueLimit,
+    uint MakeSendCount,
+    uint SenderSend,
+    uint SenderSendOnce,
+    uint Hops = 0,
+    PortRef? NoSendersNotify = null,
+    uint NoSendersSync = 0,
+    PortRef? PortDestroyedNotify = null);
 
 /// <summary>The trailer on the wire: sending node and task, per-port sequence number, timestamp (Unix ms).</summary>
 public readonly record struct TrailerEnvelope(PeerId? SenderNode, ulong SenderTask, ulong Sequence, long TimestampUnixMilliseconds);

@@ -9,7 +9,8 @@ namespace PromiseGrid.Mesh.Ports;
 /// an array of 11: <c>[dest, destType, reply|nil, replyType, msgId, protocolId(bin), flags,
 /// payload(bin), [ [portRef|nil, type] … ], [ bin … ], [senderPeer(bin)|nil, task, seq, time]]</c>,
 /// a port reference being <c>[peerId(bin), portId(bin 16)]</c>; an envelope that moves receive
-/// rights has a 12th element, <c>[ [slot, seqno, qlimit, mscount, send, sendOnce, hops] … ]</c>
+/// rights has a 12th element, <c>[ [slot, seqno, qlimit, mscount, send, sendOnce, hops,
+/// noSendersNotify|nil, noSendersSync, portDestroyedNotify|nil] … ]</c>
 /// (<see cref="ReceiveRightEnvelope"/>), and only such an envelope has it. Decoding treats the input as
 /// untrusted (<see cref="MessagePackSecurity.UntrustedData"/> depth accounting) and enforces
 /// <see cref="MessageCodecOptions"/>; byte fields are slices of the input, not copies.
@@ -21,7 +22,7 @@ public static class MessageEnvelopeCodec
     /// <summary>Fields of an envelope that moves receive rights (the 12th lists them).</summary>
     private const int EnvelopeFieldsWithReceiveRights = 12;
 
-    private const int ReceiveRightFields = 7;
+    private const int ReceiveRightFields = 10;
 
     private static readonly MessagePackSecurity DefaultSecurity = MessagePackSecurity.UntrustedData.WithMaximumObjectGraphDepth(MessageCodecOptions.Default.MaxDepth);
 
@@ -120,6 +121,9 @@ public static class MessageEnvelopeCodec
             w.Write(moved.SenderSend);
             w.Write(moved.SenderSendOnce);
             w.Write(moved.Hops);
+            WritePortRef(ref w, moved.NoSendersNotify);
+            w.Write(moved.NoSendersSync);
+            WritePortRef(ref w, moved.PortDestroyedNotify);
         }
     }
 
@@ -396,7 +400,9 @@ public static class MessageEnvelopeCodec
         {
             security.DepthStep(ref r);
             ExpectArray(ref r, ReceiveRightFields, "receive-right entry");
-            moved[i] = new ReceiveRightEnvelope(r.ReadInt32(), r.ReadUInt64(), r.ReadUInt32(), r.ReadUInt32(), r.ReadUInt32(), r.ReadUInt32(), r.ReadUInt32());
+            moved[i] = new ReceiveRightEnvelope(
+                r.ReadInt32(), r.ReadUInt64(), r.ReadUInt32(), r.ReadUInt32(), r.ReadUInt32(), r.ReadUInt32(), r.ReadUInt32(),
+                ReadPortRef(ref r, security), r.ReadUInt32(), ReadPortRef(ref r, security));
             r.Depth--;
             var slot = moved[i].Slot;
             var (reference, type) = slot == -1 ? (reply, replyType) : slot >= 0 && slot < ports.Length ? (ports[slot].Port, ports[slot].Type) : (null, PortDisposition.None);

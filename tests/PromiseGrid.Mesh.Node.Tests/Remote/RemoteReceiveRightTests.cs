@@ -593,4 +593,67 @@ public sealed class RemoteReceiveRightTests : MeshNodesFixture
         Assert.Equal("q still works", TextOf(await ReceiveAsync(pOwner, qHere)));
         await AssertConsistentAsync(a, b);
     }
+
+    [Fact]
+    public async Task MoveReceive_NoSendersAndPortDestroyedRequestsTravelWithThePort_AndFireAtTheirNotifyPorts()
+    {
+        var nodes = await NodesAsync(2);
+        var (a, b) = (nodes[0], nodes[1]);
+        var (server, inbox) = Inbox(b, "inbox");
+        var owner = a.Kernel.CreateTask("owner");
+        var p = owner.CreatePort();
+        var noSenders = owner.CreatePort();
+        var portDestroyed = owner.CreatePort();
+        var holder = a.Kernel.CreateTask("holder");
+        var toP = holder.ExtractRight(owner, p, PortDisposition.MakeSend);
+        owner.RequestNotification(p, PortNotificationKind.NoSenders, noSenders, sync: 1);
+        owner.RequestNotification(p, PortNotificationKind.PortDestroyed, portDestroyed);
+
+        await MoveAsync(a, owner, p, b, "inbox");
+        var moved = await ReceiveMovedAsync(server, inbox);
+        var status = server.GetStatus(moved);
+        Assert.True(status.HasNoSendersRequest && status.HasPortDestroyedRequest);
+
+        // No-senders fires at B and reaches the notify port on A.
+        holder.Deallocate(toP);
+        var n = await ReceiveAsync(owner, noSenders);
+        Assert.Equal((PortNotification.NoSenders, 1u), (n.MessageId, PortNotification.ReadValue(n)));
+
+        // Destroying the port at B hands its receive right back to A through the port-destroyed request.
+        server.DestroyPort(moved);
+        var rescued = await ReceiveAsync(owner, portDestroyed);
+        Assert.Equal(PortNotification.PortDestroyed, rescued.MessageId);
+        var back = Assert.Single(rescued.Ports!);
+        Assert.Equal(PortDisposition.PortReceive, back.Disposition);
+        var again = owner.MakeSend(back.Name);
+        await owner.SendMessageAsync(Text(again, "alive at A"), Timeout);
+        Assert.Equal("alive at A", TextOf(await ReceiveAsync(owner, back.Name)));
+        Assert.Equal(1, b.Kernel.LivePortCount);
+        await AssertConsistentAsync(a, b);
+    }
+
+    [Fact]
+    public async Task MoveReceive_ThereAndBack_TheNoSendersRequestComesHomeToo()
+    {
+        var nodes = await NodesAsync(2);
+        var (a, b) = (nodes[0], nodes[1]);
+        var (server, inbox) = Inbox(b, "inbox");
+        var (back, backInbox) = Inbox(a, "a-inbox");
+        var owner = a.Kernel.CreateTask("owner");
+        var p = owner.CreatePort();
+        var noSenders = owner.CreatePort();
+        var holder = a.Kernel.CreateTask("holder");
+        var toP = holder.ExtractRight(owner, p, PortDisposition.MakeSend);
+        owner.RequestNotification(p, PortNotificationKind.NoSenders, noSenders, sync: 1);
+
+        await MoveAsync(a, owner, p, b, "inbox");
+        await MoveAsync(b, server, await ReceiveMovedAsync(server, inbox), a, "a-inbox");
+        var home = await ReceiveMovedAsync(back, backInbox);
+        Assert.True(back.GetStatus(home).HasNoSendersRequest);
+
+        holder.Deallocate(toP);
+        Assert.Equal(PortNotification.NoSenders, (await ReceiveAsync(owner, noSenders)).MessageId);
+        await EventuallyAsync(() => b.Kernel.LivePortCount == 1, "B forgets the forwarder");
+        await AssertConsistentAsync(a, b);
+    }
 }
