@@ -85,7 +85,12 @@ internal sealed class ParkedDeliver
                 outcome.State = ServerOutcomeState.Acked;
             }
 
-            link.Current?.Post(seq, outcome);
+            // Completed before the request was recorded (a forward that failed at once): the
+            // session posts the outcome when it records it, so it goes out once.
+            if (link.Seen.TryGetValue(seq, out var recorded) && recorded == outcome)
+            {
+                link.Current?.Post(seq, outcome);
+            }
         }
     }
 }
