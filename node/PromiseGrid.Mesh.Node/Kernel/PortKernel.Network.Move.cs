@@ -7,8 +7,9 @@ namespace PromiseGrid.Mesh.Kernel;
 /// Receive rights moving between nodes (docs/ports-protocol.md, "Receive rights"). The port
 /// keeps its 128-bit id: the node that sends the right turns its port into a proxy of the new
 /// home in place (tasks keep their names; what other nodes send to the old reference is
-/// forwarded), and the node that receives it makes a local port with the same id, owned by the
-/// message until a task receives it, exactly like a local receive right in transit.
+/// forwarded), and the node that receives it makes a local port with the same id (or turns its
+/// own forwarder for that id back into the port), owned by the message until a task receives
+/// it, exactly like a local receive right in transit.
 /// </summary>
 public sealed partial class PortKernel
 {
@@ -56,8 +57,8 @@ public sealed partial class PortKernel
         }
 
         // Every right counted here (tasks' names, messages, other nodes) stays counted here: to the
-        // new home this node is one holder of one send right and of each send-once right.
-        // Send-once rights counted twice after an earlier return (PendingSendOnceReturns) are not passed on.
+        // new home this node is one holder of one send right and of each send-once right, except
+        // send-once rights counted twice since an earlier return (PendingSendOnceReturns).
         var holdsSend = p.SendRights > 0;
         var sendOnce = p.SendOnceRights - PendingSendOnceReturnsOf(p);
         plan.ReceiveRights.Add(new ReceiveRightEnvelope(
