@@ -302,42 +302,6 @@ public sealed partial class PortKernel : IAsyncDisposable
     [ThreadStatic]
     private static bool t_handingOff;
 
-    /// <summary>
-    /// Signals the waiters a <see cref="PortTask.SendReceiveAsync"/> made ready, when the call's own
-    /// receive is left waiting: a receiver that can be handed off (<see cref="KernelWaiter.CanHandOff"/>)
-    /// resumes here, on the caller's thread, which would otherwise go idle until its reply (Mach's
-    /// handoff: the sender's thread runs the receiver). One level only: a call made by the resumed
-    /// receiver signals the usual way, so the stack stays shallow.
-    /// </summary>
-    internal static void CompleteReadyHandingOff(KernelWaiter? waiter)
-    {
-        while (waiter is not null)
-        {
-            var next = waiter.NextReady;
-            var result = waiter.ReadyResult;
-            waiter.NextReady = null;
-            waiter.ReadyResult = null;
-            if (!t_handingOff && waiter.CanHandOff)
-            {
-                t_handingOff = true;
-                try
-                {
-                    waiter.CompleteHere(result);
-                }
-                finally
-                {
-                    t_handingOff = false;
-                }
-            }
-            else
-            {
-                waiter.Complete(result);
-            }
-
-            waiter = next;
-        }
-    }
-
     /// <summary>Keeps <paramref name="waiter"/> for <see cref="EndInlineResumes"/> if a delivery is open on this thread.</summary>
     internal static bool TryKeepForInlineResume(KernelWaiter waiter)
     {
@@ -401,8 +365,15 @@ public sealed partial class PortKernel : IAsyncDisposable
         t_readyTail = waiter;
     }
 
-    /// <summary>Signals waiters taken by <see cref="TakeReadyLocked"/> (outside the lock), in order.</summary>
-    internal static void CompleteReady(KernelWaiter? waiter)
+    /// <summary>
+    /// Signals waiters taken by <see cref="TakeReadyLocked"/> (outside the lock), in order. With
+    /// <paramref name="handOff"/> (a <see cref="PortTask.SendReceiveAsync"/> whose own receive is
+    /// left waiting), a receiver that can be handed off (<see cref="KernelWaiter.CanHandOff"/>)
+    /// resumes here, on the caller's thread, which would otherwise go idle until its reply (Mach's
+    /// handoff: the sender's thread runs the receiver). One level only: a call made by the resumed
+    /// receiver signals the usual way, so the stack stays shallow.
+    /// </summary>
+    internal static void CompleteReady(KernelWaiter? waiter, bool handOff = false)
     {
         while (waiter is not null)
         {
@@ -410,7 +381,23 @@ public sealed partial class PortKernel : IAsyncDisposable
             var result = waiter.ReadyResult;
             waiter.NextReady = null;
             waiter.ReadyResult = null;
-            waiter.Complete(result);
+            if (handOff && !t_handingOff && waiter.CanHandOff)
+            {
+                t_handingOff = true;
+                try
+                {
+                    waiter.CompleteHere(result);
+                }
+                finally
+                {
+                    t_handingOff = false;
+                }
+            }
+            else
+            {
+                waiter.Complete(result);
+            }
+
             waiter = next;
         }
     }

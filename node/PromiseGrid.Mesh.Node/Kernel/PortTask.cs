@@ -283,14 +283,7 @@ public sealed class PortTask : IAsyncDisposable
         }
         finally
         {
-            if (handOff)
-            {
-                PortKernel.CompleteReadyHandingOff(ready);
-            }
-            else
-            {
-                PortKernel.CompleteReady(ready);
-            }
+            PortKernel.CompleteReady(ready, handOff);
         }
     }
 

@@ -34,6 +34,26 @@ public sealed class RemoteReceiveRightTests : MeshNodesFixture
     }
 
     /// <summary>A task on <paramref name="node"/> with a port published as <paramref name="name"/>.</summary>
+    /// <summary>A task "owner" on <paramref name="node"/> holding the receive right of a new port, published as "p" unless told otherwise.</summary>
+    private static (PortTask Owner, PortName Port) OwnedPort(MeshNode node, bool publish = true)
+    {
+        var owner = node.Kernel.CreateTask("owner");
+        var port = owner.CreatePort();
+        if (publish)
+        {
+            node.Ports.Publish(owner, port, "p");
+        }
+
+        return (owner, port);
+    }
+
+    /// <summary>A task "holder" on <paramref name="node"/> with a send right to <paramref name="owner"/>'s <paramref name="port"/>.</summary>
+    private static (PortTask Holder, PortName Right) Holder(MeshNode node, PortTask owner, PortName port)
+    {
+        var holder = node.Kernel.CreateTask("holder");
+        return (holder, holder.ExtractRight(owner, port, PortDisposition.MakeSend));
+    }
+
     private static (PortTask Task, PortName Inbox) Inbox(MeshNode node, string name)
     {
         var task = node.Kernel.CreateTask(name);
@@ -76,8 +96,7 @@ public sealed class RemoteReceiveRightTests : MeshNodesFixture
         var nodes = await NodesAsync(2);
         var (a, b) = (nodes[0], nodes[1]);
         var (server, inbox) = Inbox(b, "inbox");
-        var owner = a.Kernel.CreateTask("owner");
-        var p = owner.CreatePort();
+        var (owner, p) = OwnedPort(a, publish: false);
         var sender = a.Kernel.CreateTask("sender");
         var toP = sender.ExtractRight(owner, p, PortDisposition.MakeSend);
 
@@ -123,9 +142,7 @@ public sealed class RemoteReceiveRightTests : MeshNodesFixture
         var nodes = await NodesAsync(3);
         var (a, b, c) = (nodes[0], nodes[1], nodes[2]);
         var (server, inbox) = Inbox(b, "inbox");
-        var owner = a.Kernel.CreateTask("owner");
-        var p = owner.CreatePort();
-        a.Ports.Publish(owner, p, "p");
+        var (owner, p) = OwnedPort(a);
         var client = c.Kernel.CreateTask("client");
         var toP = await c.Ports.LookupAsync(client, a.PeerId, "p").AsTask().WaitAsync(Timeout);
 
@@ -164,11 +181,8 @@ public sealed class RemoteReceiveRightTests : MeshNodesFixture
         var nodes = await NodesAsync(3);
         var (a, b, c) = (nodes[0], nodes[1], nodes[2]);
         var (server, inbox) = Inbox(b, "inbox");
-        var owner = a.Kernel.CreateTask("owner");
-        var p = owner.CreatePort();
-        a.Ports.Publish(owner, p, "p");
-        var holder = a.Kernel.CreateTask("holder");
-        var toP = holder.ExtractRight(owner, p, PortDisposition.MakeSend);
+        var (owner, p) = OwnedPort(a);
+        var (holder, toP) = Holder(a, owner, p);
         var client = c.Kernel.CreateTask("client");
         var toPFromC = await c.Ports.LookupAsync(client, a.PeerId, "p").AsTask().WaitAsync(Timeout);
 
@@ -195,11 +209,8 @@ public sealed class RemoteReceiveRightTests : MeshNodesFixture
         var nodes = await NodesAsync(3);
         var (a, b, c) = (nodes[0], nodes[1], nodes[2]);
         var (server, inbox) = Inbox(b, "inbox");
-        var owner = a.Kernel.CreateTask("owner");
-        var p = owner.CreatePort();
-        a.Ports.Publish(owner, p, "p");
-        var holder = a.Kernel.CreateTask("holder");
-        var toP = holder.ExtractRight(owner, p, PortDisposition.MakeSend);
+        var (owner, p) = OwnedPort(a);
+        var (holder, toP) = Holder(a, owner, p);
         var holderNotify = holder.CreatePort();
         holder.RequestNotification(toP, PortNotificationKind.DeadName, holderNotify);
         var client = c.Kernel.CreateTask("client");
@@ -227,11 +238,8 @@ public sealed class RemoteReceiveRightTests : MeshNodesFixture
         var nodes = await NodesAsync(3);
         var (a, b, c) = (nodes[0], nodes[1], nodes[2]);
         var (server, inbox) = Inbox(b, "inbox");
-        var owner = a.Kernel.CreateTask("owner");
-        var p = owner.CreatePort();
-        a.Ports.Publish(owner, p, "p");
-        var holder = a.Kernel.CreateTask("holder");
-        var toP = holder.ExtractRight(owner, p, PortDisposition.MakeSend);
+        var (owner, p) = OwnedPort(a);
+        var (holder, toP) = Holder(a, owner, p);
         var holderNotify = holder.CreatePort();
         holder.RequestNotification(toP, PortNotificationKind.DeadName, holderNotify);
         await holder.SendMessageAsync(Text(toP, "queued before the move"), Timeout);
@@ -263,8 +271,7 @@ public sealed class RemoteReceiveRightTests : MeshNodesFixture
         var (a, b, d) = (nodes[0], nodes[1], nodes[2]);
         var (server, inbox) = Inbox(b, "inbox");
         var (last, lastInbox) = Inbox(d, "d-inbox");
-        var owner = a.Kernel.CreateTask("owner");
-        var p = owner.CreatePort();
+        var (owner, p) = OwnedPort(a, publish: false);
         var sender = a.Kernel.CreateTask("sender");
         var toP = sender.ExtractRight(owner, p, PortDisposition.MakeSend);
 
@@ -293,8 +300,7 @@ public sealed class RemoteReceiveRightTests : MeshNodesFixture
         var nodes = await NodesAsync(2);
         var (a, b) = (nodes[0], nodes[1]);
         var (server, inbox) = Inbox(b, "inbox");
-        var owner = a.Kernel.CreateTask("owner");
-        var p = owner.CreatePort();
+        var (owner, p) = OwnedPort(a, publish: false);
         var keep = owner.MakeSend(p);
         await MoveAsync(a, owner, p, b, "inbox");
         var moved = await ReceiveMovedAsync(server, inbox);
@@ -317,8 +323,7 @@ public sealed class RemoteReceiveRightTests : MeshNodesFixture
         var nodes = await NodesAsync(2);
         var (a, b) = (nodes[0], nodes[1]);
         var (server, inbox) = Inbox(b, "inbox");
-        var owner = a.Kernel.CreateTask("owner");
-        var p = owner.CreatePort();
+        var (owner, p) = OwnedPort(a, publish: false);
         var keep = owner.MakeSend(p);
         await owner.SendMessageAsync(Text(keep, "queued"), Timeout);
         var toInbox = await a.Ports.LookupAsync(owner, b.PeerId, "inbox").AsTask().WaitAsync(Timeout);
@@ -343,10 +348,8 @@ public sealed class RemoteReceiveRightTests : MeshNodesFixture
         var (a, b) = (nodes[0], nodes[1]);
         var (server, inbox) = Inbox(b, "inbox");
         server.SetQueueLimit(inbox, 1);
-        var owner = a.Kernel.CreateTask("owner");
-        var p = owner.CreatePort();
-        var holder = a.Kernel.CreateTask("holder");
-        var toP = holder.ExtractRight(owner, p, PortDisposition.MakeSend);
+        var (owner, p) = OwnedPort(a, publish: false);
+        var (holder, toP) = Holder(a, owner, p);
         var holderNotify = holder.CreatePort();
         holder.RequestNotification(toP, PortNotificationKind.DeadName, holderNotify);
         var toInbox = await a.Ports.LookupAsync(owner, b.PeerId, "inbox").AsTask().WaitAsync(Timeout);
@@ -374,11 +377,8 @@ public sealed class RemoteReceiveRightTests : MeshNodesFixture
         var (a, b, c) = (nodes[0], nodes[1], nodes[2]);
         var (server, inbox) = Inbox(b, "inbox");
         var (back, backInbox) = Inbox(a, "a-inbox");
-        var owner = a.Kernel.CreateTask("owner");
-        var p = owner.CreatePort();
-        a.Ports.Publish(owner, p, "p");
-        var holder = a.Kernel.CreateTask("holder");
-        var toP = holder.ExtractRight(owner, p, PortDisposition.MakeSend);
+        var (owner, p) = OwnedPort(a);
+        var (holder, toP) = Holder(a, owner, p);
         var once = holder.ExtractRight(owner, p, PortDisposition.MakeSendOnce);
         var client = c.Kernel.CreateTask("client");
         var toPFromC = await c.Ports.LookupAsync(client, a.PeerId, "p").AsTask().WaitAsync(Timeout);
@@ -422,10 +422,8 @@ public sealed class RemoteReceiveRightTests : MeshNodesFixture
         var (server, inbox) = Inbox(b, "inbox");
         var (last, lastInbox) = Inbox(d, "d-inbox");
         var (back, backInbox) = Inbox(a, "a-inbox");
-        var owner = a.Kernel.CreateTask("owner");
-        var p = owner.CreatePort();
-        var holder = a.Kernel.CreateTask("holder");
-        var toP = holder.ExtractRight(owner, p, PortDisposition.MakeSend);
+        var (owner, p) = OwnedPort(a, publish: false);
+        var (holder, toP) = Holder(a, owner, p);
         var once = holder.ExtractRight(owner, p, PortDisposition.MakeSendOnce);
 
         await MoveAsync(a, owner, p, b, "inbox");
@@ -549,8 +547,7 @@ public sealed class RemoteReceiveRightTests : MeshNodesFixture
         var nodes = await NodesAsync(3);
         var (a, b, c) = (nodes[0], nodes[1], nodes[2]);
         var (server, inbox) = Inbox(b, "inbox");
-        var owner = a.Kernel.CreateTask("owner");
-        var p = owner.CreatePort();
+        var (owner, p) = OwnedPort(a, publish: false);
         var keep = owner.MakeSend(p);
         var id = a.Ports.GetPortRef(owner, p).Id;
         await MoveAsync(a, owner, p, b, "inbox");
@@ -600,12 +597,10 @@ public sealed class RemoteReceiveRightTests : MeshNodesFixture
         var nodes = await NodesAsync(2);
         var (a, b) = (nodes[0], nodes[1]);
         var (server, inbox) = Inbox(b, "inbox");
-        var owner = a.Kernel.CreateTask("owner");
-        var p = owner.CreatePort();
+        var (owner, p) = OwnedPort(a, publish: false);
         var noSenders = owner.CreatePort();
         var portDestroyed = owner.CreatePort();
-        var holder = a.Kernel.CreateTask("holder");
-        var toP = holder.ExtractRight(owner, p, PortDisposition.MakeSend);
+        var (holder, toP) = Holder(a, owner, p);
         owner.RequestNotification(p, PortNotificationKind.NoSenders, noSenders, sync: 1);
         owner.RequestNotification(p, PortNotificationKind.PortDestroyed, portDestroyed);
 
@@ -639,11 +634,9 @@ public sealed class RemoteReceiveRightTests : MeshNodesFixture
         var (a, b) = (nodes[0], nodes[1]);
         var (server, inbox) = Inbox(b, "inbox");
         var (back, backInbox) = Inbox(a, "a-inbox");
-        var owner = a.Kernel.CreateTask("owner");
-        var p = owner.CreatePort();
+        var (owner, p) = OwnedPort(a, publish: false);
         var noSenders = owner.CreatePort();
-        var holder = a.Kernel.CreateTask("holder");
-        var toP = holder.ExtractRight(owner, p, PortDisposition.MakeSend);
+        var (holder, toP) = Holder(a, owner, p);
         owner.RequestNotification(p, PortNotificationKind.NoSenders, noSenders, sync: 1);
 
         await MoveAsync(a, owner, p, b, "inbox");
