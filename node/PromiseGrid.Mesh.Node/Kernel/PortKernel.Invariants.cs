@@ -36,9 +36,9 @@ public sealed partial class PortKernel
             }
 
             var allPorts = new HashSet<Port>(_ports.Values.Concat(_proxies.Values));
-            foreach (var (m, plan) in _forwarding)
+            foreach (var plan in ForwardingLocked())
             {
-                CountMessage(m);
+                CountMessage(plan.InFlight!);
                 foreach (var notify in plan.HandsOnRequests ? plan.HandedOnRequests : [])
                 {
                     Count(sendOnce, notify);

@@ -68,6 +68,15 @@ internal sealed class ForwardPlan(PeerId destination, PortDescriptorEnvelope rep
     /// <summary>Whether <see cref="HandedOnRequests"/> has any.</summary>
     public bool HandsOnRequests => _handedOnRequests is { Count: > 0 };
 
+    /// <summary>The message this plan carries while the router has it (from <see cref="PortKernel.BeginForwardLocked"/> to <see cref="PortKernel.CompleteForwardLocked"/>).</summary>
+    public PortMessage? InFlight { get; set; }
+
+    /// <summary>Links of the kernel's list of plans in flight (guarded by the kernel lock).</summary>
+    public ForwardPlan? PrevInFlight { get; set; }
+
+    /// <inheritdoc cref="PrevInFlight"/>
+    public ForwardPlan? NextInFlight { get; set; }
+
     private List<CarriedRight>? _transferred;
     private List<ThirdPartyGrant>? _grants;
     private List<Port>? _movedAway;
@@ -106,7 +115,7 @@ public sealed partial class PortKernel
         var plan = carried is { Length: > 0 }
             ? new ForwardPlan(destination, default, new PortDescriptorEnvelope[carried.Length])
             : reuse?.Reset(destination) ?? new ForwardPlan(destination, default, []);
-        _forwarding.Add(message, plan);
+        TrackForwardLocked(plan, message);
         plan.Reply = DescribeForForward(plan, message.ReplyRight, -1, out var replyTransferred);
         if (replyTransferred)
         {
@@ -225,7 +234,7 @@ public sealed partial class PortKernel
     /// </summary>
     internal List<ThirdPartyGrant>? CompleteForwardLocked(PortMessage message, ForwardPlan plan, bool taken)
     {
-        if (!_forwarding.Remove(message))
+        if (!UntrackForwardLocked(plan, message))
         {
             return null;
         }

@@ -336,8 +336,9 @@ public sealed partial class PortKernel
     private int SendOnceInFlightLocked(Port p)
     {
         var count = 0;
-        foreach (var m in _forwarding.Keys)
+        foreach (var plan in ForwardingLocked())
         {
+            var m = plan.InFlight!;
             count += m.DestPort == p && m.DestRight == PortRight.SendOnce ? 1 : 0;
             count += m.ReplyRight is { Kind: PortRight.SendOnce } reply && reply.Port == p ? 1 : 0;
             foreach (var carried in m.CarriedRights ?? [])

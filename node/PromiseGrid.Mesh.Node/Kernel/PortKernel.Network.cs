@@ -14,7 +14,65 @@ public sealed partial class PortKernel
     private readonly Dictionary<PeerId, HashSet<Port>> _holdings = [];
     private readonly Dictionary<string, Port> _published = new(StringComparer.Ordinal);
     /// <summary>Messages in the router's hands, with what was done with their rights (until <see cref="CompleteForwardLocked"/>).</summary>
-    private readonly Dictionary<PortMessage, ForwardPlan> _forwarding = [];
+    /// <summary>
+    /// Messages the router has and has not settled, each through its plan: an intrusive list
+    /// rather than a map, so a remote send costs no hashing of the message and no table entry.
+    /// </summary>
+    private ForwardPlan? _forwardingHead;
+
+    private void TrackForwardLocked(ForwardPlan plan, PortMessage message)
+    {
+        if (plan.InFlight is not null)
+        {
+            throw new InvalidOperationException("the plan already carries a message in flight");
+        }
+
+        plan.InFlight = message;
+        plan.PrevInFlight = null;
+        plan.NextInFlight = _forwardingHead;
+        if (_forwardingHead is not null)
+        {
+            _forwardingHead.PrevInFlight = plan;
+        }
+
+        _forwardingHead = plan;
+    }
+
+    /// <summary>Takes <paramref name="plan"/> off the list; false if it no longer carries <paramref name="message"/> (settled already).</summary>
+    private bool UntrackForwardLocked(ForwardPlan plan, PortMessage message)
+    {
+        if (plan.InFlight != message)
+        {
+            return false;
+        }
+
+        if (plan.PrevInFlight is null)
+        {
+            _forwardingHead = plan.NextInFlight;
+        }
+        else
+        {
+            plan.PrevInFlight.NextInFlight = plan.NextInFlight;
+        }
+
+        if (plan.NextInFlight is not null)
+        {
+            plan.NextInFlight.PrevInFlight = plan.PrevInFlight;
+        }
+
+        plan.InFlight = null;
+        plan.PrevInFlight = plan.NextInFlight = null;
+        return true;
+    }
+
+    /// <summary>The plans of the messages the router has not settled (for the rare paths that look at them all).</summary>
+    private IEnumerable<ForwardPlan> ForwardingLocked()
+    {
+        for (var plan = _forwardingHead; plan is not null; plan = plan.NextInFlight)
+        {
+            yield return plan;
+        }
+    }
 
     // ---- publishing and lookup ----
 
