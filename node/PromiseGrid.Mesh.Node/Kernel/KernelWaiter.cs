@@ -22,7 +22,7 @@ internal sealed class KernelWaiter : IValueTaskSource<PortMessage>, IValueTaskSo
     private PortMessage? _result;
     private Exception? _error;
 
-    /// <summary>A continuation has been (or is being) registered: completing must not run code on the signalling thread.</summary>
+    /// <summary>A continuation has been registered: a completion queues it, or hands off to it (never the unawaited shortcut).</summary>
     private volatile bool _awaited;
 
     public KernelWaiter(PortKernel kernel) => Kernel = kernel;
@@ -127,8 +127,12 @@ internal sealed class KernelWaiter : IValueTaskSource<PortMessage>, IValueTaskSo
 
     public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
     {
-        _awaited = true;
         _core.OnCompleted(continuation, state, token, flags);
+
+        // Set once the continuation is in place, so a handoff (CanHandOff) finds it there. A
+        // completion that reads false meanwhile takes the unawaited path, which queues a
+        // continuation it finds instead of running it: safe either way.
+        _awaited = true;
     }
 
     PortMessage IValueTaskSource<PortMessage>.GetResult(short token)

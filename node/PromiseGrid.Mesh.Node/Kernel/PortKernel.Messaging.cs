@@ -222,6 +222,7 @@ public sealed partial class PortKernel
     internal ValueTask<PortMessage> ReceiveLocked(PortTask task, PortName name, TimeSpan? timeout, CancellationToken cancellationToken)
     {
         var e = LookupLocked(task, name);
+        CheckReceivable(e, name);
         WaiterList list;
         if (e.Set is { } set)
         {
@@ -240,14 +241,9 @@ public sealed partial class PortKernel
 
             list = set.Receivers;
         }
-        else if (e.Receive)
+        else
         {
             var p = e.Port!;
-            if (p.Set is not null)
-            {
-                throw new InvalidRightException($"port {name} is in a port set; receive from the set");
-            }
-
             if (TryTakeLocked(p, out var message))
             {
                 DeliverLocked(task, p, message);
@@ -255,10 +251,6 @@ public sealed partial class PortKernel
             }
 
             list = p.Receivers;
-        }
-        else
-        {
-            throw new InvalidRightException($"name {name} denotes neither a receive right nor a port set");
         }
 
         if (timeout == TimeSpan.Zero)
@@ -290,17 +282,7 @@ public sealed partial class PortKernel
     /// </summary>
     internal void CheckReceivableLocked(PortTask task, PortName name, PortMessage message)
     {
-        var e = LookupLocked(task, name);
-        if (e.Set is null && !e.Receive)
-        {
-            throw new InvalidRightException($"name {name} denotes neither a receive right nor a port set");
-        }
-
-        if (e.Receive && e.Port!.Set is not null)
-        {
-            throw new InvalidRightException($"port {name} is in a port set; receive from the set");
-        }
-
+        CheckReceivable(LookupLocked(task, name), name);
         var moved = message.ReplyPort == name && message.ReplyDisposition == PortDisposition.MoveReceive;
         foreach (var d in message.Ports ?? [])
         {
@@ -310,6 +292,25 @@ public sealed partial class PortKernel
         if (moved)
         {
             throw new InvalidRightException($"the message moves the receive right of {name}, which the call would receive from");
+        }
+    }
+
+    /// <summary>Throws unless <paramref name="e"/> is a port set, or a receive right outside any set.</summary>
+    private static void CheckReceivable(NameEntry e, PortName name)
+    {
+        if (e.Set is not null)
+        {
+            return;
+        }
+
+        if (!e.Receive)
+        {
+            throw new InvalidRightException($"name {name} denotes neither a receive right nor a port set");
+        }
+
+        if (e.Port!.Set is not null)
+        {
+            throw new InvalidRightException($"port {name} is in a port set; receive from the set");
         }
     }
 
