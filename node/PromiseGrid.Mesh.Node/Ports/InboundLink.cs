@@ -43,9 +43,10 @@ internal sealed class InboundLink(PeerId peer, ulong epoch)
         if (through - Confirmed <= (ulong)Seen.Count)
         {
             // The usual case: a stretch of recent numbers, cheaper to remove one by one than to scan the whole window.
-            for (var seq = Confirmed + 1; seq <= through; seq++)
+            // Counted up to 'through', never past it: a client may send any number, ulong.MaxValue too.
+            for (var seq = Confirmed; seq < through;)
             {
-                Seen.Remove(seq);
+                Seen.Remove(++seq);
             }
         }
         else
