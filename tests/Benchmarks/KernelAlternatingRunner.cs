@@ -10,7 +10,8 @@ namespace PromiseGrid.Mesh.Benchmarks;
 /// order can hand one side a quiet minute and the other a busy one. Each round times one
 /// invocation of every case (the case order rotates between rounds) and the kernel's share of
 /// the channel's rate is taken per round; the runner prints the medians.
-/// <c>dotnet run -c Release --project tests/Benchmarks -- kernel-ab [--rounds N]</c>
+/// <c>dotnet run -c Release --project tests/Benchmarks -- kernel-ab [--rounds N] [--only TEXT]</c>;
+/// <c>--only</c> runs just the cases whose names contain TEXT (for a profiler).
 /// </summary>
 internal static class KernelAlternatingRunner
 {
@@ -35,6 +36,11 @@ internal static class KernelAlternatingRunner
         var rounds = Array.IndexOf(args, "--rounds") is var at and >= 0 && at + 1 < args.Length
             ? int.Parse(args[at + 1], CultureInfo.InvariantCulture)
             : 101;
+        var only = Array.IndexOf(args, "--only") is var o and >= 0 && o + 1 < args.Length ? args[o + 1] : null;
+        var cases = Cases.Where(c => only is null || c.Name.Contains(only, StringComparison.Ordinal)).ToArray();
+        var shared = Shares.Where(s => cases.Contains(Cases[s.Kernel]) && cases.Contains(Cases[s.Channel]))
+            .Select(s => (Kernel: Array.IndexOf(cases, Cases[s.Kernel]), Channel: Array.IndexOf(cases, Cases[s.Channel])))
+            .ToArray();
         var bench = new KernelBenchmarks();
         bench.Setup();
         try
@@ -44,50 +50,51 @@ internal static class KernelAlternatingRunner
             var warmup = Stopwatch.StartNew();
             for (var i = 0; i < 30 || warmup.Elapsed < WarmupTime; i++)
             {
-                foreach (var c in Cases)
+                foreach (var c in cases)
                 {
                     await c.Run(bench);
                 }
             }
 
-            var nanos = Cases.Select(_ => new List<double>()).ToArray();
-            var shares = Shares.Select(_ => new List<double>()).ToArray();
+            var nanos = cases.Select(_ => new List<double>()).ToArray();
+            var shares = shared.Select(_ => new List<double>()).ToArray();
             for (var round = 0; round < rounds; round++)
             {
-                var timed = new double[Cases.Length];
-                for (var k = 0; k < Cases.Length; k++)
+                var timed = new double[cases.Length];
+                for (var k = 0; k < cases.Length; k++)
                 {
-                    var index = (k + round) % Cases.Length;
+                    var index = (k + round) % cases.Length;
                     var started = Stopwatch.GetTimestamp();
-                    await Cases[index].Run(bench);
-                    timed[index] = Stopwatch.GetElapsedTime(started).TotalNanoseconds / Cases[index].Operations;
+                    await cases[index].Run(bench);
+                    timed[index] = Stopwatch.GetElapsedTime(started).TotalNanoseconds / cases[index].Operations;
                 }
 
-                for (var i = 0; i < Cases.Length; i++)
+                for (var i = 0; i < cases.Length; i++)
                 {
                     nanos[i].Add(timed[i]);
                 }
 
-                for (var s = 0; s < Shares.Length; s++)
+                for (var s = 0; s < shared.Length; s++)
                 {
-                    shares[s].Add(timed[Shares[s].Channel] / timed[Shares[s].Kernel]);
+                    shares[s].Add(timed[shared[s].Channel] / timed[shared[s].Kernel]);
                 }
             }
 
             Console.WriteLine($"# kernel beside Channel<T>, alternating, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {rounds} rounds, medians");
             Console.WriteLine("| case | ns per message (request/reply: per round trip) |");
             Console.WriteLine("| --- | ---: |");
-            for (var i = 0; i < Cases.Length; i++)
+            for (var i = 0; i < cases.Length; i++)
             {
-                Console.WriteLine(FormattableString.Invariant($"| {Cases[i].Name} | {Median(nanos[i]):0} |"));
+                Console.WriteLine(FormattableString.Invariant($"| {cases[i].Name} | {Median(nanos[i]):0} |"));
+                if (Environment.GetEnvironmentVariable("AB_DEBUG") is not null) Console.WriteLine(string.Join(" ", nanos[i].Select(x => x.ToString("0"))));
             }
 
             Console.WriteLine();
             Console.WriteLine("| kernel's rate as a share of the channel's (median of the per-round shares, with the lowest) | median | lowest |");
             Console.WriteLine("| --- | ---: | ---: |");
-            for (var s = 0; s < Shares.Length; s++)
+            for (var s = 0; s < shared.Length; s++)
             {
-                Console.WriteLine(FormattableString.Invariant($"| {Cases[Shares[s].Kernel].Name} | {Median(shares[s]) * 100:0} % | {shares[s].Min() * 100:0} % |"));
+                Console.WriteLine(FormattableString.Invariant($"| {cases[shared[s].Kernel].Name} | {Median(shares[s]) * 100:0} % | {shares[s].Min() * 100:0} % |"));
             }
 
             return 0;

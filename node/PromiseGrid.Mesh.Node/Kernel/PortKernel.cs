@@ -290,12 +290,23 @@ public sealed partial class PortKernel : IAsyncDisposable
         t_inlineResumes = false;
         var waiter = t_inlineHead;
         t_inlineHead = t_inlineTail = null;
-        while (waiter is not null)
+
+        // The receivers run at the level of a handoff: a local send they make hands off no further.
+        var outer = t_handingOff;
+        t_handingOff = true;
+        try
         {
-            var next = waiter.NextReady;
-            waiter.NextReady = null;
-            waiter.Resume();
-            waiter = next;
+            while (waiter is not null)
+            {
+                var next = waiter.NextReady;
+                waiter.NextReady = null;
+                waiter.Resume();
+                waiter = next;
+            }
+        }
+        finally
+        {
+            t_handingOff = outer;
         }
     }
 
@@ -366,14 +377,16 @@ public sealed partial class PortKernel : IAsyncDisposable
     }
 
     /// <summary>
-    /// Signals waiters taken by <see cref="TakeReadyLocked"/> (outside the lock), in order. With
-    /// <paramref name="handOff"/> (a <see cref="PortTask.SendReceiveAsync"/> whose own receive is
-    /// left waiting), a receiver that can be handed off (<see cref="KernelWaiter.CanHandOff"/>)
-    /// resumes here, on the caller's thread, which would otherwise go idle until its reply (Mach's
-    /// handoff: the sender's thread runs the receiver). One level only: a call made by the resumed
-    /// receiver signals the usual way, so the stack stays shallow.
+    /// Signals waiters taken by <see cref="TakeReadyLocked"/> (outside the lock), in order. A
+    /// receiver that can be handed off (<see cref="KernelWaiter.CanHandOff"/>: its task has
+    /// <see cref="PortTask.ResumeReceivesInline"/> and its caller awaits it) resumes here, on the
+    /// thread of the send that woke it, before that send returns (Mach's handoff: the sender's
+    /// thread runs the receiver). A client that sends a request and then waits for the reply
+    /// thus finds the reply already queued, and a round trip needs no thread-pool hand-off. One
+    /// level only: a send made by the resumed receiver signals through the pool, so the stack
+    /// stays shallow. The waiters a receive takes are blocked senders, which always go to the pool.
     /// </summary>
-    internal static void CompleteReady(KernelWaiter? waiter, bool handOff = false)
+    internal static void CompleteReady(KernelWaiter? waiter)
     {
         while (waiter is not null)
         {
@@ -381,7 +394,7 @@ public sealed partial class PortKernel : IAsyncDisposable
             var result = waiter.ReadyResult;
             waiter.NextReady = null;
             waiter.ReadyResult = null;
-            if (handOff && !t_handingOff && waiter.CanHandOff)
+            if (!t_handingOff && waiter.CanHandOff)
             {
                 t_handingOff = true;
                 try

@@ -61,13 +61,14 @@ public sealed class PortTask : IAsyncDisposable
     public string? Label { get; }
 
     /// <summary>
-    /// When true, a receive of this task that is waiting when a message arrives from another node
-    /// resumes on the thread that read that message (the connection's read loop), after the node
-    /// has released its locks, instead of being queued to the thread pool: one thread wake-up less
-    /// per message. Only for tasks whose code between two receives is short and never blocks:
-    /// while it runs, that connection reads nothing else. A local <see cref="SendReceiveAsync"/>
-    /// whose own receive must wait hands its thread to such a receiver in the same way; other
-    /// local sends resume it on the pool.
+    /// When true, a receive of this task that is waiting when a message arrives resumes on the
+    /// thread that delivered the message, once the kernel's locks are released, instead of being
+    /// queued to the thread pool (Mach's handoff): a local send runs the receiver before the send
+    /// returns, and a message from another node runs it on the connection's read loop. That saves
+    /// a thread wake-up per message, and a request/reply between two local tasks then needs no
+    /// thread-pool hand-off at all. Only for tasks whose code between two receives is short and
+    /// never blocks: while it runs, the sender (or that connection) waits. One level deep: a send
+    /// made by a receiver running this way wakes the next receiver through the pool.
     /// </summary>
     public bool ResumeReceivesInline { get; set; }
 
@@ -167,7 +168,8 @@ public sealed class PortTask : IAsyncDisposable
     /// <summary>
     /// <c>pg_send_message</c> / <c>mach_msg(MACH_SEND_MSG)</c>: sends through <see cref="PortMessage.Destination"/>.
     /// Completes once the message is queued; blocks while the queue is full (a send-once
-    /// destination never blocks). Rights in the message move atomically: a send that fails
+    /// destination never blocks). A receiver of a task with <see cref="ResumeReceivesInline"/>
+    /// that the message wakes runs on this thread before the call returns. Rights in the message move atomically: a send that fails
     /// validation changes nothing; a blocked send that times out or is cancelled destroys the
     /// message and releases its rights.
     /// </summary>
@@ -232,11 +234,10 @@ public sealed class PortTask : IAsyncDisposable
     /// first (its acknowledgement, for a remote port) and the receive follows. An exception of
     /// <see cref="ReceiveTimeoutException"/>, <see cref="OperationCanceledException"/> or
     /// <see cref="PortDeadException"/> raised by the receive means the message was sent.
-    /// When the send wakes a receiver of a task with <see cref="ResumeReceivesInline"/> and this
-    /// call's receive has to wait, the receiver runs on this thread before the call returns
-    /// (Mach's handoff: the caller's thread, which would wait for the reply anyway, runs the
-    /// server until the server waits again); a reply it sends is then already there when this
-    /// call is awaited, and a round trip needs no thread-pool hand-off at all.
+    /// When the send wakes a receiver of a task with <see cref="ResumeReceivesInline"/>, the
+    /// receiver runs on this thread before the call returns (Mach's handoff: the caller's thread,
+    /// which would wait for the reply anyway, runs the server until the server waits again); a
+    /// reply it sends is then already there when this call is awaited.
     /// </remarks>
     /// <param name="message">The message to send; the kernel owns it from now on.</param>
     /// <param name="receiveFrom">A receive right (not in a set) or a port set.</param>
@@ -246,14 +247,12 @@ public sealed class PortTask : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(message);
         KernelWaiter? ready = null;
-        var handOff = false;
         try
         {
             Kernel.CheckLimits(message);
             cancellationToken.ThrowIfCancellationRequested();
             var sentAt = Kernel.Now;
             ValueTask sent;
-            ValueTask<PortMessage> received;
             Port? remote;
             lock (Kernel.Sync)
             {
@@ -264,9 +263,7 @@ public sealed class PortTask : IAsyncDisposable
                     sent = Kernel.SendLocked(this, message, sentAt, timeout, cancellationToken, out remote);
                     if (remote is null && sent.IsCompletedSuccessfully)
                     {
-                        received = Kernel.ReceiveLocked(this, receiveFrom, timeout, cancellationToken);
-                        handOff = !received.IsCompleted;
-                        return received;
+                        return Kernel.ReceiveLocked(this, receiveFrom, timeout, cancellationToken);
                     }
                 }
                 finally
@@ -283,7 +280,7 @@ public sealed class PortTask : IAsyncDisposable
         }
         finally
         {
-            PortKernel.CompleteReady(ready, handOff);
+            PortKernel.CompleteReady(ready);
         }
     }
 

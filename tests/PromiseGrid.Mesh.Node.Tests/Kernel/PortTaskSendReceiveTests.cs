@@ -126,9 +126,83 @@ public class PortTaskSendReceiveTests : KernelFixture
     }
 }
 
-/// <summary>The handoff of <see cref="PortTask.SendReceiveAsync"/> to a receiver with <see cref="PortTask.ResumeReceivesInline"/>.</summary>
+/// <summary>The handoff of a local send to a receiver with <see cref="PortTask.ResumeReceivesInline"/>.</summary>
 public class PortTaskHandOffTests : KernelFixture
 {
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Send_WakesAWaitingReceiver_RunsItBeforeTheSendReturnsOnlyIfItsTaskResumesInline(bool inline)
+    {
+        var (serverPort, serverSend) = Connect(B, A);
+        B.ResumeReceivesInline = inline;
+        var replyPort = A.CreatePort();
+        var insideSend = 0;
+        var sendThread = 0;
+        var ranInsideSend = false;
+        var serving = Task.Run(async () =>
+        {
+            var request = await B.ReceiveMessageAsync(serverPort);
+            ranInsideSend = Volatile.Read(ref insideSend) == 1 && Environment.CurrentManagedThreadId == Volatile.Read(ref sendThread);
+            await B.SendMessageAsync(Text(request.ReplyPort, "re:" + TextOf(request), PortDisposition.MoveSendOnce));
+        });
+        await EventuallyWaitingAsync(serverPort);
+
+        var request = Text(serverSend, "call");
+        request.ReplyPort = replyPort;
+        request.ReplyDisposition = PortDisposition.MakeSendOnce;
+        Volatile.Write(ref sendThread, Environment.CurrentManagedThreadId);
+        Interlocked.Exchange(ref insideSend, 1);
+        var sent = A.SendMessageAsync(request);
+        Interlocked.Exchange(ref insideSend, 0);
+        await sent;
+
+        await serving.WaitAsync(TestPeers.Timeout);
+        Assert.Equal(inline, ranInsideSend);
+        if (inline)
+        {
+            // The server replied before the send returned: the reply is there without waiting.
+            Assert.Equal(1, A.GetStatus(replyPort).MessageCount);
+        }
+
+        Assert.Equal("re:call", TextOf(await ReceiveAsync(A, replyPort)));
+        Assert.Empty(Kernel.CheckInvariants());
+    }
+
+    [Fact]
+    public async Task Send_HandedOffReceiverSendsToAnotherInlineReceiver_ThatOneIsNotRunInsideTheFirstSend()
+    {
+        var (frontPort, frontSend) = Connect(B, A);
+        var back = Kernel.CreateTask("back");
+        var (backPort, backSend) = Connect(back, B);
+        B.ResumeReceivesInline = true;
+        back.ResumeReceivesInline = true;
+        var insideFrontSend = 0;
+        var frontThread = 0;
+        var backRanInsideFrontSend = false;
+        var backServing = Task.Run(async () =>
+        {
+            using var message = await back.ReceiveMessageAsync(backPort);
+            backRanInsideFrontSend = Volatile.Read(ref insideFrontSend) == 1 && Environment.CurrentManagedThreadId == Volatile.Read(ref frontThread);
+        });
+        var frontServing = Task.Run(async () =>
+        {
+            using var message = await B.ReceiveMessageAsync(frontPort);
+            Volatile.Write(ref frontThread, Environment.CurrentManagedThreadId);
+            Interlocked.Exchange(ref insideFrontSend, 1);
+            var sent = B.SendMessageAsync(Text(backSend, TextOf(message)));
+            Interlocked.Exchange(ref insideFrontSend, 0);
+            await sent;
+        });
+        await EventuallyWaitingAsync(frontPort);
+        await EventuallyWaitingAsync(backPort, back);
+
+        await A.SendMessageAsync(Text(frontSend, "x"));
+
+        await Task.WhenAll(frontServing, backServing).WaitAsync(TestPeers.Timeout);
+        Assert.False(backRanInsideFrontSend, "a send made by a handed-off receiver hands off no further");
+    }
+
     [Fact]
     public async Task SendReceive_ServerResumesInline_RunsOnTheCallersThreadAndTheReplyIsThereWhenTheCallReturns()
     {

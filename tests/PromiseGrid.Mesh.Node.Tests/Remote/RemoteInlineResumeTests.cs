@@ -1,3 +1,6 @@
+using PromiseGrid.Mesh.Kernel;
+using PromiseGrid.Mesh.Ports;
+
 namespace PromiseGrid.Mesh.Node.Tests.Remote;
 
 /// <summary>A receiver that resumes on the read loop that delivered its message (<c>ResumeReceivesInline</c>).</summary>
@@ -39,6 +42,48 @@ public sealed class RemoteInlineResumeTests : MeshNodesFixture
         {
             using var message = await pending.ConfigureAwait(false); // resume where the receive completes
             return otherReceived.Wait(inline ? TimeSpan.FromMilliseconds(300) : Timeout);
+        }
+    }
+
+    [Fact]
+    public async Task ResumeReceivesInline_ReceiverOnTheReadLoopSendsToALocalInlineReceiver_ThatOneRunsElsewhere()
+    {
+        var (a, b, server, inbox, client) = await PairAsync();
+        server.ResumeReceivesInline = true;
+        var back = b.Kernel.CreateTask("back");
+        back.ResumeReceivesInline = true;
+        var backPort = back.CreatePort();
+        var backSend = back.InsertRight(server, backPort, PortDisposition.MakeSend);
+        var toInbox = await a.Ports.LookupAsync(client, b.PeerId, "inbox").AsTask().WaitAsync(Timeout);
+        var insideServerSend = 0;
+        var serverThread = 0;
+        var backReceiving = back.ReceiveMessageAsync(backPort, Timeout);
+        var serverReceiving = server.ReceiveMessageAsync(inbox, Timeout);
+        Assert.False(backReceiving.IsCompleted);
+        Assert.False(serverReceiving.IsCompleted);
+        var backRan = BackAsync();
+        var serving = ServeAsync();
+
+        await client.SendMessageAsync(Text(toInbox, "x")).AsTask().WaitAsync(Timeout);
+
+        await serving.WaitAsync(Timeout);
+        Assert.False(await backRan.WaitAsync(Timeout), "a receiver resumed on the read loop hands off no further");
+        Assert.Empty(b.Kernel.CheckInvariants());
+
+        async Task ServeAsync()
+        {
+            using var message = await serverReceiving.ConfigureAwait(false); // resume where the receive completes
+            Volatile.Write(ref serverThread, Environment.CurrentManagedThreadId);
+            Interlocked.Exchange(ref insideServerSend, 1);
+            var sent = server.SendMessageAsync(Text(backSend, "onward"));
+            Interlocked.Exchange(ref insideServerSend, 0);
+            await sent;
+        }
+
+        async Task<bool> BackAsync()
+        {
+            using var message = await backReceiving.ConfigureAwait(false);
+            return Volatile.Read(ref insideServerSend) == 1 && Environment.CurrentManagedThreadId == Volatile.Read(ref serverThread);
         }
     }
 }
