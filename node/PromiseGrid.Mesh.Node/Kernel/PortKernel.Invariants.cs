@@ -11,7 +11,7 @@ public sealed partial class PortKernel
     /// </summary>
     internal IReadOnlyList<string> CheckInvariants()
     {
-        lock (Sync)
+        using (Sync.EnterScope())
         {
             var problems = new List<string>();
             var send = new Dictionary<Port, int>();
@@ -190,7 +190,7 @@ public sealed partial class PortKernel
     {
         get
         {
-            lock (Sync)
+            using (Sync.EnterScope())
             {
                 return _ports.Count;
             }

@@ -67,10 +67,15 @@ public sealed partial class PortKernel
         var dest = CopyInLocked(task, message.Destination, destEntry, destDisposition);
         message.DestPort = p;
         message.DestRight = dest.Kind;
-        message.ReplyRight = CopyInLocked(task, message.ReplyPort, replyEntry, message.ReplyDisposition);
-        if (message.ReplyRight is { Kind: PortRight.Receive, Port: { } replyPort })
+        if (replyEntry is not null)
         {
-            replyPort.InTransitTo = p;
+            // (With no reply port the message's ReplyRight is already None: a message enters the
+            // kernel with it so, and leaves it so when received.)
+            message.ReplyRight = CopyInLocked(task, message.ReplyPort, replyEntry, message.ReplyDisposition);
+            if (message.ReplyRight is { Kind: PortRight.Receive, Port: { } replyPort })
+            {
+                replyPort.InTransitTo = p;
+            }
         }
 
         if (entries is not null)
@@ -269,7 +274,7 @@ public sealed partial class PortKernel
     /// <summary>How many receives of any task wait on the receive right <paramref name="name"/> of <paramref name="task"/> with their callers awaiting them (tests).</summary>
     internal int CountAwaitedReceivers(PortTask task, PortName name)
     {
-        lock (Sync)
+        using (Sync.EnterScope())
         {
             return LookupLocked(task, name).Port!.Receivers.CountAwaited();
         }
@@ -393,7 +398,7 @@ public sealed partial class PortKernel
     /// <summary>Timeout or cancellation of a blocked operation that has not completed yet.</summary>
     private void AbortWaiter(KernelWaiter waiter, bool timedOut, CancellationToken cancellationToken)
     {
-        lock (Sync)
+        using (Sync.EnterScope())
         {
             if (waiter.List is not { } list)
             {
@@ -445,7 +450,7 @@ public sealed partial class PortKernel
             }
         }
 
-        if (message.DestPort is not null || message.CarriedRights is not null)
+        if (message.DestPort is not null || message.CarriedRights is not null || !message.ReplyRight.IsNone)
         {
             throw new InvalidOperationException("the message is already in the kernel; build a new one");
         }

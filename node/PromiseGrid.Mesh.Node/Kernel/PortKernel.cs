@@ -24,14 +24,11 @@ public sealed partial class PortKernel : IAsyncDisposable
 
     // Waiters completed while the send or receive running on this thread defers completions,
     // signalled once it has released the lock (CompleteReady), so no thread-pool hand-off
-    // happens while holding Sync. Thread-static rather than kernel fields: a field written by
-    // every send and receive would move between the sender's and the receiver's cores each time.
+    // happens while holding Sync. Per thread rather than kernel fields: a field written by every
+    // send and receive would move between the sender's and the receiver's cores each time. One
+    // object per thread, so a call reaches its list with one thread-static access.
     [ThreadStatic]
-    private static bool t_deferCompletions;
-    [ThreadStatic]
-    private static KernelWaiter? t_readyHead;
-    [ThreadStatic]
-    private static KernelWaiter? t_readyTail;
+    private static ReadyList? t_ready;
 
     // Trailer clock (see Now): with the system clock, read once per coarse tick. Read and
     // written without the lock: each long is atomic, and a reader that sees a new tick with the
@@ -66,7 +63,7 @@ public sealed partial class PortKernel : IAsyncDisposable
     /// <exception cref="ObjectDisposedException">The kernel is disposed.</exception>
     public PortTask CreateTask(string? label = null)
     {
-        lock (Sync)
+        using (Sync.EnterScope())
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             var task = new PortTask(this, _nextTaskId++, label);
@@ -78,7 +75,7 @@ public sealed partial class PortKernel : IAsyncDisposable
     /// <summary>Destroys every task's name space (ports die, rights are released, notifications fire).</summary>
     public ValueTask DisposeAsync()
     {
-        lock (Sync)
+        using (Sync.EnterScope())
         {
             if (_disposed)
             {
@@ -98,7 +95,7 @@ public sealed partial class PortKernel : IAsyncDisposable
 
     internal void DetachTask(PortTask task)
     {
-        lock (Sync)
+        using (Sync.EnterScope())
         {
             if (task.Disposed)
             {
@@ -145,7 +142,7 @@ public sealed partial class PortKernel : IAsyncDisposable
     /// <summary>A send right to a port whose home is another node (for the router of issue 4).</summary>
     internal PortName InsertRemoteSendRight(PortTask task, PortRef reference)
     {
-        lock (Sync)
+        using (Sync.EnterScope())
         {
             ThrowIfDead(task);
             Port port;
@@ -170,7 +167,7 @@ public sealed partial class PortKernel : IAsyncDisposable
     /// <summary>The global reference of the port a name denotes (kernel-internal: references are not capabilities).</summary>
     internal PortRef GetPortRef(PortTask task, PortName name)
     {
-        lock (Sync)
+        using (Sync.EnterScope())
         {
             var e = LookupLocked(task, name);
             return (e.Port ?? throw new InvalidRightException($"name {name} denotes a port set")).Ref;
@@ -334,17 +331,25 @@ public sealed partial class PortKernel : IAsyncDisposable
         return true;
     }
 
-    /// <summary>From now until <see cref="TakeReadyLocked"/>, successful completions made on this thread are queued instead of signalled.</summary>
-    internal static void DeferCompletionsLocked() => t_deferCompletions = true;
+    /// <summary>
+    /// From now until <see cref="TakeReadyLocked"/>, successful completions made on this thread
+    /// are queued on the list returned instead of signalled.
+    /// </summary>
+    internal static ReadyList DeferCompletionsLocked()
+    {
+        var list = t_ready ??= new ReadyList();
+        list.Deferring = true;
+        return list;
+    }
 
     /// <summary>Ends deferral and takes the waiters to signal with <see cref="CompleteReady"/> after leaving the lock.</summary>
-    internal static KernelWaiter? TakeReadyLocked()
+    internal static KernelWaiter? TakeReadyLocked(ReadyList list)
     {
-        t_deferCompletions = false;
-        var head = t_readyHead;
+        list.Deferring = false;
+        var head = list.Head;
         if (head is not null)
         {
-            t_readyHead = t_readyTail = null;
+            list.Head = list.Tail = null;
         }
 
         return head;
@@ -357,23 +362,31 @@ public sealed partial class PortKernel : IAsyncDisposable
     /// </summary>
     internal static void CompleteLocked(KernelWaiter waiter, PortMessage? message)
     {
-        if (!t_deferCompletions)
+        if (t_ready is not { Deferring: true } list)
         {
             waiter.Complete(message);
             return;
         }
 
         waiter.ReadyResult = message;
-        if (t_readyTail is null)
+        if (list.Tail is null)
         {
-            t_readyHead = waiter;
+            list.Head = waiter;
         }
         else
         {
-            t_readyTail.NextReady = waiter;
+            list.Tail.NextReady = waiter;
         }
 
-        t_readyTail = waiter;
+        list.Tail = waiter;
+    }
+
+    /// <summary>A thread's waiters to signal once its kernel call has released the lock (<see cref="DeferCompletionsLocked"/>).</summary>
+    internal sealed class ReadyList
+    {
+        public bool Deferring;
+        public KernelWaiter? Head;
+        public KernelWaiter? Tail;
     }
 
     /// <summary>

@@ -143,7 +143,7 @@ public sealed class PortTask : IAsyncDisposable
     /// <summary><c>pg_create_port</c> / <c>mach_port_allocate(RIGHT_RECEIVE)</c>: a new port; the task holds its receive right.</summary>
     public PortName CreatePort()
     {
-        lock (Kernel.Sync)
+        using (Kernel.Sync.EnterScope())
         {
             ObjectDisposedException.ThrowIf(Disposed, this);
             Kernel.CreatePortLocked(this, out var name);
@@ -158,7 +158,7 @@ public sealed class PortTask : IAsyncDisposable
     /// <exception cref="InvalidNameException">The name denotes nothing.</exception>
     public void DestroyPort(PortName name)
     {
-        lock (Kernel.Sync)
+        using (Kernel.Sync.EnterScope())
         {
             Kernel.LookupLocked(this, name);
             Kernel.DestroyNameLocked(this, name.Value);
@@ -193,17 +193,17 @@ public sealed class PortTask : IAsyncDisposable
             var sentAt = Kernel.Now;
             ValueTask result;
             Port? remote;
-            lock (Kernel.Sync)
+            using (Kernel.Sync.EnterScope())
             {
                 // A receiver woken by this send is signalled after the lock is released.
-                PortKernel.DeferCompletionsLocked();
+                var deferred = PortKernel.DeferCompletionsLocked();
                 try
                 {
                     result = Kernel.SendLocked(this, message, sentAt, timeout, cancellationToken, out remote);
                 }
                 finally
                 {
-                    ready = PortKernel.TakeReadyLocked();
+                    ready = PortKernel.TakeReadyLocked(deferred);
                 }
             }
 
@@ -254,9 +254,9 @@ public sealed class PortTask : IAsyncDisposable
             var sentAt = Kernel.Now;
             ValueTask sent;
             Port? remote;
-            lock (Kernel.Sync)
+            using (Kernel.Sync.EnterScope())
             {
-                PortKernel.DeferCompletionsLocked();
+                var deferred = PortKernel.DeferCompletionsLocked();
                 try
                 {
                     Kernel.CheckReceivableLocked(this, receiveFrom, message);
@@ -268,7 +268,7 @@ public sealed class PortTask : IAsyncDisposable
                 }
                 finally
                 {
-                    ready = PortKernel.TakeReadyLocked();
+                    ready = PortKernel.TakeReadyLocked(deferred);
                 }
             }
 
@@ -308,17 +308,17 @@ public sealed class PortTask : IAsyncDisposable
         try
         {
             cancellationToken.ThrowIfCancellationRequested();
-            lock (Kernel.Sync)
+            using (Kernel.Sync.EnterScope())
             {
                 // Senders admitted by this receive are signalled after the lock is released.
-                PortKernel.DeferCompletionsLocked();
+                var deferred = PortKernel.DeferCompletionsLocked();
                 try
                 {
                     return Kernel.ReceiveLocked(this, name, timeout, cancellationToken);
                 }
                 finally
                 {
-                    ready = PortKernel.TakeReadyLocked();
+                    ready = PortKernel.TakeReadyLocked(deferred);
                 }
             }
         }
@@ -354,7 +354,7 @@ public sealed class PortTask : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(source);
         CheckSameKernel(source);
-        lock (Kernel.Sync)
+        using (Kernel.Sync.EnterScope())
         {
             return Kernel.TransferLocked(source, name, disposition, this);
         }
@@ -366,7 +366,7 @@ public sealed class PortTask : IAsyncDisposable
     /// </summary>
     public void Deallocate(PortName name)
     {
-        lock (Kernel.Sync)
+        using (Kernel.Sync.EnterScope())
         {
             Kernel.DeallocateLocked(this, name);
         }
@@ -380,7 +380,7 @@ public sealed class PortTask : IAsyncDisposable
     /// <exception cref="LimitExceededException">More than <see cref="PortKernelOptions.MaxUserReferences"/>.</exception>
     public void ModRefs(PortName name, PortRight right, int delta)
     {
-        lock (Kernel.Sync)
+        using (Kernel.Sync.EnterScope())
         {
             Kernel.ModRefsLocked(this, name, right, delta);
         }
@@ -389,7 +389,7 @@ public sealed class PortTask : IAsyncDisposable
     /// <summary><c>mach_port_get_refs</c>.</summary>
     public int GetRefs(PortName name, PortRight right)
     {
-        lock (Kernel.Sync)
+        using (Kernel.Sync.EnterScope())
         {
             return Kernel.GetRefsLocked(this, name, right);
         }
@@ -398,7 +398,7 @@ public sealed class PortTask : IAsyncDisposable
     /// <summary><c>mach_port_type</c>.</summary>
     public PortRightTypes GetRightTypes(PortName name)
     {
-        lock (Kernel.Sync)
+        using (Kernel.Sync.EnterScope())
         {
             return Kernel.GetTypeLocked(this, name);
         }
@@ -407,7 +407,7 @@ public sealed class PortTask : IAsyncDisposable
     /// <summary><c>mach_port_names</c>: every name in the space.</summary>
     public IReadOnlyList<PortName> GetNames()
     {
-        lock (Kernel.Sync)
+        using (Kernel.Sync.EnterScope())
         {
             return [.. Names.Keys.Order().Select(n => new PortName(n))];
         }
@@ -416,7 +416,7 @@ public sealed class PortTask : IAsyncDisposable
     /// <summary><c>mach_port_allocate(RIGHT_PORT_SET)</c>: a new, empty port set.</summary>
     public PortName CreatePortSet()
     {
-        lock (Kernel.Sync)
+        using (Kernel.Sync.EnterScope())
         {
             return Kernel.CreatePortSetLocked(this);
         }
@@ -428,7 +428,7 @@ public sealed class PortTask : IAsyncDisposable
     /// </summary>
     public void MoveMember(PortName member, PortName set)
     {
-        lock (Kernel.Sync)
+        using (Kernel.Sync.EnterScope())
         {
             Kernel.MoveMemberLocked(this, member, set);
         }
@@ -445,7 +445,7 @@ public sealed class PortTask : IAsyncDisposable
     public PortName RequestNotification(PortName name, PortNotificationKind kind, PortName notify,
         PortDisposition notifyDisposition = PortDisposition.MakeSendOnce, uint sync = 0)
     {
-        lock (Kernel.Sync)
+        using (Kernel.Sync.EnterScope())
         {
             return Kernel.RequestNotificationLocked(this, name, kind, notify, notifyDisposition, sync);
         }
@@ -454,7 +454,7 @@ public sealed class PortTask : IAsyncDisposable
     /// <summary><c>mach_port_get_attributes(MACH_PORT_RECEIVE_STATUS)</c>: status of a receive right.</summary>
     public PortStatus GetStatus(PortName receive)
     {
-        lock (Kernel.Sync)
+        using (Kernel.Sync.EnterScope())
         {
             return Kernel.GetStatusLocked(this, receive);
         }
@@ -464,7 +464,7 @@ public sealed class PortTask : IAsyncDisposable
     /// <exception cref="LimitExceededException">Out of range.</exception>
     public void SetQueueLimit(PortName receive, int limit)
     {
-        lock (Kernel.Sync)
+        using (Kernel.Sync.EnterScope())
         {
             Kernel.SetQueueLimitLocked(this, receive, limit);
         }
@@ -481,7 +481,7 @@ public sealed class PortTask : IAsyncDisposable
 
     private PortName Transfer(PortName name, PortDisposition disposition, PortTask target)
     {
-        lock (Kernel.Sync)
+        using (Kernel.Sync.EnterScope())
         {
             return Kernel.TransferLocked(this, name, disposition, target);
         }

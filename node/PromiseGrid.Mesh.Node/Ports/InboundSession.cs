@@ -201,7 +201,7 @@ internal sealed class InboundSession(RemotePorts owner, InboundLink link, IMuxed
     /// <summary>Applies each frame of a batch (under the link's lock, taking the kernel's once).</summary>
     private void ProcessLocked(List<Incoming> batch)
     {
-        lock (owner.Kernel.Sync)
+        using (owner.Kernel.Sync.EnterScope())
         {
             foreach (var item in batch)
             {

@@ -26,7 +26,7 @@ public sealed partial class RemotePorts : IPortRouter
         var pooled = _requests.Rent(PortsFrameType.Deliver, awaited);
         ForwardPlan plan;
         timeout ??= Options.DefaultSendTimeout;
-        lock (_kernel.Sync)
+        using (_kernel.Sync.EnterScope())
         {
             plan = _kernel.BeginForwardLocked(message, home, pooled.SparePlan);
             if (plan.MovesReceive)
@@ -118,7 +118,7 @@ public sealed partial class RemotePorts : IPortRouter
             {
                 await answer.ConfigureAwait(false);
                 bool settled;
-                lock (_kernel.Sync)
+                using (_kernel.Sync.EnterScope())
                 {
                     // Settling reads Granted under this lock: a grant that lands after the message
                     // was settled (it timed out meanwhile) is withdrawn here instead.
@@ -133,7 +133,7 @@ public sealed partial class RemotePorts : IPortRouter
             }
             catch (Exception e) when (e is MeshException or OperationCanceledException or ObjectDisposedException)
             {
-                lock (_kernel.Sync)
+                using (_kernel.Sync.EnterScope())
                 {
                     _kernel.GrantFailedLocked(plan, grant, portDead: e is PortDeadException);
                 }
@@ -147,7 +147,7 @@ public sealed partial class RemotePorts : IPortRouter
         }
 
         ArraySegment<byte> deliver;
-        lock (_kernel.Sync)
+        using (_kernel.Sync.EnterScope())
         {
             if (request.Message!.DestPort is null)
             {
@@ -204,7 +204,7 @@ public sealed partial class RemotePorts : IPortRouter
 
         if (delivers)
         {
-            lock (_kernel.Sync)
+            using (_kernel.Sync.EnterScope())
             {
                 foreach (var (request, outcome) in settled)
                 {

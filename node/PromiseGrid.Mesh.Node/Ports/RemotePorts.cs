@@ -105,7 +105,7 @@ public sealed partial class RemotePorts : IAsyncDisposable
             throw new ArgumentException($"a published name is at most {PortsFrameCodec.MaxNameLength} bytes", nameof(serviceName));
         }
 
-        lock (_kernel.Sync)
+        using (_kernel.Sync.EnterScope())
         {
             _kernel.PublishLocked(task, receiveRight, serviceName);
         }
@@ -114,7 +114,7 @@ public sealed partial class RemotePorts : IAsyncDisposable
     /// <summary>Withdraws a published name; rights already handed out stay valid.</summary>
     public bool Unpublish(string serviceName)
     {
-        lock (_kernel.Sync)
+        using (_kernel.Sync.EnterScope())
         {
             return _kernel.UnpublishLocked(serviceName);
         }
@@ -150,7 +150,7 @@ public sealed partial class RemotePorts : IAsyncDisposable
         PortId granted;
         if (home == _kernel.LocalPeer)
         {
-            lock (_kernel.Sync)
+            using (_kernel.Sync.EnterScope())
             {
                 // A lookup of our own port: a plain send right, no holder entry.
                 return _kernel.InsertGrantedSendRightLocked(task, _kernel.FindPublishedLocked(id, service));
@@ -162,7 +162,7 @@ public sealed partial class RemotePorts : IAsyncDisposable
         var result = request.AsValueTask();
         link.Submit(request, PortsFrameCodec.Encode(new LookupFrame(0, id, service)), timeout ?? DefaultLookupTimeout, cancellationToken);
         granted = await result.ConfigureAwait(false);
-        lock (_kernel.Sync)
+        using (_kernel.Sync.EnterScope())
         {
             try
             {
@@ -301,7 +301,7 @@ public sealed partial class RemotePorts : IAsyncDisposable
     internal void PeerRestarted(PeerId peer)
     {
         Log.PeerRestarted(_logger, peer.ToString());
-        lock (_kernel.Sync)
+        using (_kernel.Sync.EnterScope())
         {
             _kernel.MarkHomeDeadLocked(peer);
             _kernel.ReleaseHoldingsLocked(peer);
@@ -338,7 +338,7 @@ public sealed partial class RemotePorts : IAsyncDisposable
     private void CheckHolderLeases(long now)
     {
         IReadOnlyList<PeerId> holders;
-        lock (_kernel.Sync)
+        using (_kernel.Sync.EnterScope())
         {
             holders = _kernel.HolderPeersLocked();
         }
@@ -372,7 +372,7 @@ public sealed partial class RemotePorts : IAsyncDisposable
         foreach (var peer in expired ?? [])
         {
             int ports;
-            lock (_kernel.Sync)
+            using (_kernel.Sync.EnterScope())
             {
                 ports = _kernel.ReleaseHoldingsLocked(peer);
             }
@@ -394,7 +394,7 @@ public sealed partial class RemotePorts : IAsyncDisposable
             await _sweep.DisposeAsync().ConfigureAwait(false);
         }
 
-        lock (_kernel.Sync)
+        using (_kernel.Sync.EnterScope())
         {
             if (_kernel.Router == this)
             {

@@ -27,7 +27,7 @@ public class PortKernelRouterTests : KernelFixture
         Assert.Equal(TestPeers.Local, forwarded.Trailer.SenderNode);
 
         // The router owns the message; here it gives up and destroys it, releasing its rights.
-        lock (Kernel.Sync)
+        using (Kernel.Sync.EnterScope())
         {
             Kernel.DestroyMessageLocked(forwarded);
         }
