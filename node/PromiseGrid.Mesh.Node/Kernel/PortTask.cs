@@ -196,14 +196,14 @@ public sealed class PortTask : IAsyncDisposable
             using (Kernel.Sync.EnterScope())
             {
                 // A receiver woken by this send is signalled after the lock is released.
-                var deferred = PortKernel.DeferCompletionsLocked();
+                Kernel.DeferCompletionsLocked();
                 try
                 {
                     result = Kernel.SendLocked(this, message, sentAt, timeout, cancellationToken, out remote);
                 }
                 finally
                 {
-                    ready = PortKernel.TakeReadyLocked(deferred);
+                    ready = Kernel.TakeReadyLocked();
                 }
             }
 
@@ -235,9 +235,9 @@ public sealed class PortTask : IAsyncDisposable
     /// <see cref="ReceiveTimeoutException"/>, <see cref="OperationCanceledException"/> or
     /// <see cref="PortDeadException"/> raised by the receive means the message was sent.
     /// When the send wakes a receiver of a task with <see cref="ResumeReceivesInline"/>, the
-    /// receiver runs on this thread before the call returns (Mach's handoff: the caller's thread,
-    /// which would wait for the reply anyway, runs the server until the server waits again); a
-    /// reply it sends is then already there when this call is awaited.
+    /// receiver runs on this thread before this call receives (Mach's handoff: the caller's
+    /// thread, which would wait for the reply anyway, runs the server until the server waits
+    /// again); a reply it sends is then already queued, and the call completes at once.
     /// </remarks>
     /// <param name="message">The message to send; the kernel owns it from now on.</param>
     /// <param name="receiveFrom">A receive right (not in a set) or a port set.</param>
@@ -254,22 +254,38 @@ public sealed class PortTask : IAsyncDisposable
             var sentAt = Kernel.Now;
             ValueTask sent;
             Port? remote;
+            var handOff = false;
             using (Kernel.Sync.EnterScope())
             {
-                var deferred = PortKernel.DeferCompletionsLocked();
+                Kernel.DeferCompletionsLocked();
                 try
                 {
                     Kernel.CheckReceivableLocked(this, receiveFrom, message);
                     sent = Kernel.SendLocked(this, message, sentAt, timeout, cancellationToken, out remote);
                     if (remote is null && sent.IsCompletedSuccessfully)
                     {
-                        return Kernel.ReceiveLocked(this, receiveFrom, timeout, cancellationToken);
+                        handOff = Kernel.HandsOffLocked();
+                        if (!handOff)
+                        {
+                            return Kernel.ReceiveLocked(this, receiveFrom, timeout, cancellationToken);
+                        }
                     }
                 }
                 finally
                 {
-                    ready = PortKernel.TakeReadyLocked(deferred);
+                    ready = Kernel.TakeReadyLocked();
                 }
+            }
+
+            if (handOff)
+            {
+                // The receiver woken runs here first, so a reply it sends at once is queued by the
+                // time this call receives: the call then completes without waiting, and the reply
+                // needs no thread-pool hand-off back to this caller.
+                var woken = ready;
+                ready = null;
+                PortKernel.CompleteReady(woken);
+                return ReceiveMessageAsync(receiveFrom, timeout, cancellationToken);
             }
 
             return SendThenReceiveAsync(remote is null ? sent : Kernel.Router!.ForwardAsync(message, timeout, cancellationToken), receiveFrom, timeout, cancellationToken);
@@ -311,14 +327,14 @@ public sealed class PortTask : IAsyncDisposable
             using (Kernel.Sync.EnterScope())
             {
                 // Senders admitted by this receive are signalled after the lock is released.
-                var deferred = PortKernel.DeferCompletionsLocked();
+                Kernel.DeferCompletionsLocked();
                 try
                 {
                     return Kernel.ReceiveLocked(this, name, timeout, cancellationToken);
                 }
                 finally
                 {
-                    ready = PortKernel.TakeReadyLocked(deferred);
+                    ready = Kernel.TakeReadyLocked();
                 }
             }
         }
