@@ -10,8 +10,9 @@ namespace PromiseGrid.Mesh.Benchmarks;
 /// order can hand one side a quiet minute and the other a busy one. Each round times one
 /// invocation of every case (the case order rotates between rounds) and the kernel's share of
 /// the channel's rate is taken per round; the runner prints the medians.
-/// <c>dotnet run -c Release --project tests/Benchmarks -- kernel-ab [--rounds N] [--only TEXT]</c>;
-/// <c>--only</c> runs just the cases whose names contain TEXT (for a profiler).
+/// <c>dotnet run -c Release --project tests/Benchmarks -- kernel-ab [--rounds N] [--only TEXT] [--per-round]</c>;
+/// <c>--only</c> runs just the cases whose names contain TEXT (for a profiler), <c>--per-round</c>
+/// also prints every round's time (the regime a round ran in shows there).
 /// </summary>
 internal static class KernelAlternatingRunner
 {
@@ -36,6 +37,7 @@ internal static class KernelAlternatingRunner
         var rounds = Array.IndexOf(args, "--rounds") is var at and >= 0 && at + 1 < args.Length
             ? int.Parse(args[at + 1], CultureInfo.InvariantCulture)
             : 101;
+        var perRound = args.Contains("--per-round");
         var only = Array.IndexOf(args, "--only") is var o and >= 0 && o + 1 < args.Length ? args[o + 1] : null;
         var cases = Cases.Where(c => only is null || c.Name.Contains(only, StringComparison.Ordinal)).ToArray();
         var shared = Shares.Where(s => cases.Contains(Cases[s.Kernel]) && cases.Contains(Cases[s.Channel]))
@@ -86,7 +88,15 @@ internal static class KernelAlternatingRunner
             for (var i = 0; i < cases.Length; i++)
             {
                 Console.WriteLine(FormattableString.Invariant($"| {cases[i].Name} | {Median(nanos[i]):0} |"));
-                if (Environment.GetEnvironmentVariable("AB_DEBUG") is not null) Console.WriteLine(string.Join(" ", nanos[i].Select(x => x.ToString("0"))));
+            }
+
+            if (perRound)
+            {
+                Console.WriteLine();
+                for (var i = 0; i < cases.Length; i++)
+                {
+                    Console.WriteLine($"{cases[i].Name}, ns per round: {string.Join(' ', nanos[i].Select(x => x.ToString("0", CultureInfo.InvariantCulture)))}");
+                }
             }
 
             Console.WriteLine();

@@ -15,7 +15,13 @@ if (args.Length > 0 && args[0] == "ports")
     return await PromiseGrid.Mesh.Benchmarks.Mesh.PortsBenchmarkRunner.RunAsync(args[1..]);
 }
 
-// The kernel beside Channel<T>, cases alternating round by round: dotnet run -c Release --project tests/Benchmarks -- kernel-ab [--rounds N]
+// The kernel beside Channel<T>, cases alternating round by round: dotnet run -c Release --project tests/Benchmarks -- kernel-ab [--rounds N] [--only TEXT]
+// One message's work on one thread, kernel beside Channel<T>: dotnet run -c Release --project tests/Benchmarks -- kernel-serial
+if (args.Length > 0 && args[0] == "kernel-serial")
+{
+    return await PromiseGrid.Mesh.Benchmarks.KernelSerialRunner.RunAsync(args[1..]);
+}
+
 if (args.Length > 0 && args[0] == "kernel-ab")
 {
     return await PromiseGrid.Mesh.Benchmarks.KernelAlternatingRunner.RunAsync(args[1..]);

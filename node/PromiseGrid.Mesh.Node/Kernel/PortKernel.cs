@@ -23,13 +23,11 @@ public sealed partial class PortKernel : IAsyncDisposable
     private ulong _nextTaskId = 1;
     private bool _disposed;
 
-    // Trailer clock (see Now): with the system clock, the time last read, valid until a
-    // one-shot timer armed by that read goes off. Read and written without the lock: the long is
-    // atomic, and a reader that sees the flag a moment before the timer clears it gets a time
-    // within the documented resolution.
-    private static readonly TimeSpan ClockResolution = TimeSpan.FromMilliseconds(1);
-    private readonly ITimer? _clockTimer;
-    private volatile bool _clockFresh;
+    // Trailer clock (see Now): with the system clock, read once per coarse tick. Read and
+    // written without the lock: each long is atomic, and a reader that sees a new tick with the
+    // previous time gets a time one tick old, which is within the documented resolution.
+    private readonly bool _coarseClock;
+    private long _clockTick = long.MinValue;
     private long _clockUtcTicks;
 
     private const int WaiterPoolSize = 64;
@@ -42,10 +40,7 @@ public sealed partial class PortKernel : IAsyncDisposable
         LocalPeer = localPeer;
         Options = (options ?? PortKernelOptions.Default).Validate();
         _time = timeProvider ?? TimeProvider.System;
-        if (_time == TimeProvider.System)
-        {
-            _clockTimer = _time.CreateTimer(static s => ((PortKernel)s!)._clockFresh = false, this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        }
+        _coarseClock = _time == TimeProvider.System;
     }
 
     /// <summary>This node's peer id: the home of every port the kernel creates.</summary>
@@ -88,7 +83,6 @@ public sealed partial class PortKernel : IAsyncDisposable
             _disposed = true;
         }
 
-        _clockTimer?.Dispose();
         return default;
     }
 
@@ -241,25 +235,32 @@ public sealed partial class PortKernel : IAsyncDisposable
     }
 
     /// <summary>
-    /// The trailer's send time (safe with or without the lock). With the system clock, the wall
-    /// clock is read at most about once per millisecond (<see cref="ClockResolution"/>) instead of
-    /// once per message: a read arms a one-shot timer, and until it goes off sends reuse the time
-    /// read. A clock read costs 8-10 ns on the VM used here, a tenth of a local send and receive.
-    /// The timer runs on the thread pool, so while the pool is saturated a timestamp may lag by
-    /// more than that. An injected <see cref="TimeProvider"/> is read every time, so tests see
-    /// its exact time.
+    /// The trailer's send time (safe with or without the lock). With the system clock the wall
+    /// clock is read at most once per tick of the coarse monotonic clock
+    /// (<see cref="Environment.TickCount64"/>, a few milliseconds), instead of once per message;
+    /// an injected <see cref="TimeProvider"/> is read every time, so tests see its exact time.
+    /// (A one-shot timer that marks the time stale once a millisecond would spare the tick read,
+    /// 6-10 ns here, but wakes a timer thread and a pool thread a thousand times a second while
+    /// messages flow, which on two cores costs the senders more than it saves.)
     /// </summary>
-    internal DateTimeOffset Now => _clockTimer is null ? _time.GetUtcNow()
-        : _clockFresh ? new DateTimeOffset(Volatile.Read(ref _clockUtcTicks), TimeSpan.Zero)
-        : ReadClock();
-
-    private DateTimeOffset ReadClock()
+    internal DateTimeOffset Now
     {
-        var now = _time.GetUtcNow();
-        Volatile.Write(ref _clockUtcTicks, now.UtcTicks);
-        _clockFresh = true;
-        _clockTimer!.Change(ClockResolution, Timeout.InfiniteTimeSpan);
-        return now;
+        get
+        {
+            if (!_coarseClock)
+            {
+                return _time.GetUtcNow();
+            }
+
+            var tick = Environment.TickCount64;
+            if (tick != Volatile.Read(ref _clockTick))
+            {
+                Volatile.Write(ref _clockUtcTicks, _time.GetUtcNow().UtcTicks);
+                Volatile.Write(ref _clockTick, tick);
+            }
+
+            return new DateTimeOffset(Volatile.Read(ref _clockUtcTicks), TimeSpan.Zero);
+        }
     }
 
     [ThreadStatic]

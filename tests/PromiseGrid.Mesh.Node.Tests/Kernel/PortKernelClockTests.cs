@@ -3,7 +3,7 @@ using PromiseGrid.Mesh.Ports;
 
 namespace PromiseGrid.Mesh.Node.Tests.Kernel;
 
-/// <summary>The trailer's timestamp with the system clock, which the kernel reads about once per millisecond.</summary>
+/// <summary>The trailer's timestamp with the system clock, which the kernel reads once per coarse clock tick.</summary>
 public class PortKernelClockTests
 {
     [Fact]
