@@ -34,24 +34,10 @@ public sealed partial class PortKernel
 
         // Validate everything before changing anything, so a failed send leaves the space untouched.
         var replyEntry = CheckCopyInLocked(task, message.ReplyPort, message.ReplyDisposition);
-        var ports = message.Ports;
         NameEntry?[]? entries = null;
-        if (ports is { Length: > 0 })
+        if (message.Ports is { Length: > 0 })
         {
-            entries = new NameEntry?[ports.Length];
-            for (var i = 0; i < ports.Length; i++)
-            {
-                entries[i] = CheckCopyInLocked(task, ports[i].Name, ports[i].Disposition);
-            }
-
-            CheckNoConflictingMoves(message);
-            for (var i = 0; i < ports.Length; i++)
-            {
-                if (ports[i].Disposition == PortDisposition.MoveReceive)
-                {
-                    CheckNotCircular(entries[i]!.Port!, p);
-                }
-            }
+            entries = CheckDescriptorsLocked(task, message, p);
         }
         else if (IsMove(message.ReplyDisposition) && message.ReplyPort == message.Destination)
         {
@@ -80,31 +66,13 @@ public sealed partial class PortKernel
 
         if (entries is not null)
         {
-            var carried = new CarriedRight[ports!.Length];
-            for (var i = 0; i < carried.Length; i++)
-            {
-                carried[i] = CopyInLocked(task, ports[i].Name, entries[i], ports[i].Disposition);
-                if (carried[i] is { Kind: PortRight.Receive, Port: { } moved })
-                {
-                    moved.InTransitTo = p;
-                }
-            }
-
-            message.CarriedRights = carried;
-            message.Flags |= MessageFlags.Complex;
+            CopyInDescriptorsLocked(task, message, entries, p);
         }
 
         // Entries the copy-in emptied have left the space (a moved send-once reply right, most
         // often); nothing refers to them any more, so their task may reuse them.
         RecycleIfEmpty(task, destEntry);
         RecycleIfEmpty(task, replyEntry);
-        if (entries is not null)
-        {
-            foreach (var e in entries)
-            {
-                RecycleIfEmpty(task, e);
-            }
-        }
 
         if (message.OutOfLine is { Length: > 0 })
         {
@@ -119,6 +87,50 @@ public sealed partial class PortKernel
         }
 
         return QueueOrWaitLocked(p, message, destRight, timeout, cancellationToken);
+    }
+
+    /// <summary>The descriptors' part of a send's validation (kept out of <see cref="SendLocked"/>, whose common messages carry none).</summary>
+    private NameEntry?[] CheckDescriptorsLocked(PortTask task, PortMessage message, Port destination)
+    {
+        var ports = message.Ports!;
+        var entries = new NameEntry?[ports.Length];
+        for (var i = 0; i < ports.Length; i++)
+        {
+            entries[i] = CheckCopyInLocked(task, ports[i].Name, ports[i].Disposition);
+        }
+
+        CheckNoConflictingMoves(message);
+        for (var i = 0; i < ports.Length; i++)
+        {
+            if (ports[i].Disposition == PortDisposition.MoveReceive)
+            {
+                CheckNotCircular(entries[i]!.Port!, destination);
+            }
+        }
+
+        return entries;
+    }
+
+    /// <summary>Copies in the descriptors' rights checked by <see cref="CheckDescriptorsLocked"/>; entries left empty go back to the task's pool.</summary>
+    private void CopyInDescriptorsLocked(PortTask task, PortMessage message, NameEntry?[] entries, Port destination)
+    {
+        var ports = message.Ports!;
+        var carried = new CarriedRight[ports.Length];
+        for (var i = 0; i < carried.Length; i++)
+        {
+            carried[i] = CopyInLocked(task, ports[i].Name, entries[i], ports[i].Disposition);
+            if (carried[i] is { Kind: PortRight.Receive, Port: { } moved })
+            {
+                moved.InTransitTo = destination;
+            }
+        }
+
+        message.CarriedRights = carried;
+        message.Flags |= MessageFlags.Complex;
+        foreach (var e in entries)
+        {
+            RecycleIfEmpty(task, e);
+        }
     }
 
     /// <summary>
