@@ -7,7 +7,8 @@ namespace PromiseGrid.Mesh.Kernel;
 /// instruction per hold instead of two. Entering is a compare-and-swap; leaving is a plain
 /// store, plus a read of the parked count, which on the steady path is zero. Reentrant, as
 /// <see cref="Lock"/> is: a thread that holds it may enter it again (the ports layer does, when
-/// the kernel calls it back).
+/// the kernel calls it back). Enter it with <c>using (Sync.EnterScope())</c>: a <c>lock</c>
+/// statement on it would compile, but take the object's monitor, which excludes nobody else.
 /// </summary>
 /// <remarks>
 /// <para>A thread that finds the lock held spins briefly (critical sections here last tens of

@@ -11,7 +11,7 @@ public class KernelLockTests
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
     [Fact]
-    public async Task ManyThreads_IncrementUnderTheLock_NoIncrementIsLost()
+    public async Task EnterScope_ManyThreadsIncrementUnderIt_NoIncrementIsLost()
     {
         var gate = new KernelLock();
         long counter = 0;
@@ -38,7 +38,7 @@ public class KernelLockTests
     }
 
     [Fact]
-    public async Task HolderSleepsInItsSection_WaitersParkAndAreAllWokenInTurn()
+    public async Task EnterScope_HolderSleepsInItsSection_WaitersParkAndAreAllWokenInTurn()
     {
         var gate = new KernelLock();
         var inside = 0;
@@ -89,7 +89,7 @@ public class KernelLockTests
     }
 
     [Fact]
-    public async Task Reentered_IsHeldUntilLeftAsOftenAsEntered()
+    public async Task EnterScope_Reentered_IsHeldUntilLeftAsOftenAsEntered()
     {
         var gate = new KernelLock();
         Task<bool> other;
@@ -119,7 +119,7 @@ public class KernelLockTests
     }
 
     [Fact]
-    public async Task ShortSectionsWithOccasionalPreemption_EveryThreadFinishes()
+    public async Task EnterScope_ShortSectionsWithOccasionalPreemption_EveryThreadFinishes()
     {
         // Many more threads than cores, sections that sometimes yield the core while holding the
         // lock: parking and waking run thousands of times; a lost wake-up would hang a thread.

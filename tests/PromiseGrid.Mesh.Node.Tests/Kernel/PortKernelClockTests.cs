@@ -7,7 +7,7 @@ namespace PromiseGrid.Mesh.Node.Tests.Kernel;
 public class PortKernelClockTests
 {
     [Fact]
-    public async Task SystemClock_TimestampsAreTheWallClockAndMoveOn()
+    public async Task SendMessage_SystemClock_TimestampsAreTheWallClockAndMoveOn()
     {
         await using var kernel = new PortKernel(TestPeers.Local);
         var task = kernel.CreateTask("t");
