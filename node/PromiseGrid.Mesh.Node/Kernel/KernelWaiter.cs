@@ -40,10 +40,10 @@ internal sealed class KernelWaiter : IValueTaskSource<PortMessage>, IValueTaskSo
     public PortTask? Task;
 
     /// <summary>
-    /// Link of the thread-static list the waiter sits on once its outcome is decided but not yet
-    /// signalled: completions deferred until the kernel lock is released
-    /// (<see cref="PortKernel.CompleteReady"/>), or receivers kept for an inline resume
-    /// (<see cref="PortKernel.EndInlineResumes"/>). A waiter is on at most one of them.
+    /// Link of the list the waiter sits on once its outcome is decided but not yet signalled:
+    /// completions deferred until the kernel lock is released (kept in the lock object, signalled
+    /// by <see cref="PortKernel.CompleteReady"/>), or receivers kept on their thread for an inline
+    /// resume (<see cref="PortKernel.EndInlineResumes"/>). A waiter is on at most one of them.
     /// </summary>
     public KernelWaiter? NextReady;
     public PortMessage? ReadyResult;
