@@ -225,7 +225,8 @@ public sealed class PortTask : IAsyncDisposable
     /// a call (send the request, wait on the reply port) and a server loop answers one request
     /// and takes the next. On one node both halves run in one hold of the kernel lock, so a round
     /// trip takes the lock half as often as separate calls and the thread that wakes the other
-    /// side does not then contend with it for the lock.
+    /// side does not then contend with it for the lock; the exception is a send that hands off
+    /// (below), after which the receive takes the lock again.
     /// </summary>
     /// <remarks>
     /// The receive name is checked before anything is sent (Mach checks it after the send): a
